@@ -1,0 +1,544 @@
+// Package jcs parses JSON strictly and writes it in the canonical form of
+// RFC 8785 (JSON Canonicalization Scheme), whose bytes are what waarborg hashes.
+//
+// It is pure and imports only the standard library; any package may use it.
+package jcs
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Kind is the JSON type of a Value.
+type Kind uint8
+
+// The JSON types.
+const (
+	Null Kind = iota
+	Bool
+	Number
+	String
+	Array
+	Object
+)
+
+func (k Kind) String() string {
+	return [...]string{"null", "boolean", "number", "string", "array", "object"}[k]
+}
+
+// A Value is one parsed JSON value. Numbers keep their canonical text (the
+// ECMAScript form RFC 8785 prescribes) so that they can be read as exact
+// decimals of what is hashed; objects keep their members in canonical order.
+type Value struct {
+	Kind    Kind
+	Bool    bool
+	Str     string // a string's value, or a number's canonical text
+	Items   []Value
+	Members []Member
+}
+
+// A Member is one name/value pair of an object.
+type Member struct {
+	Key   string
+	Value Value
+}
+
+// Get returns the member of an object named key.
+func (v *Value) Get(key string) (*Value, bool) {
+	if v.Kind != Object {
+		return nil, false
+	}
+	for i := range v.Members {
+		if v.Members[i].Key == key {
+			return &v.Members[i].Value, true
+		}
+	}
+	return nil, false
+}
+
+// Float returns a number's value as a float64.
+func (v *Value) Float() float64 {
+	f, _ := strconv.ParseFloat(v.Str, 64)
+	return f
+}
+
+// Rat returns a number's exact decimal value. It is exact for the canonical
+// text, which is what the content hash commits to.
+func (v *Value) Rat() *big.Rat {
+	r, ok := new(big.Rat).SetString(v.Str)
+	if !ok {
+		return new(big.Rat)
+	}
+	return r
+}
+
+// maxDepth bounds nesting so that hostile input cannot exhaust the stack.
+const maxDepth = 64
+
+// A SyntaxError says where and why input is not acceptable JSON.
+type SyntaxError struct {
+	Offset int
+	Msg    string
+}
+
+func (e *SyntaxError) Error() string { return fmt.Sprintf("offset %d: %s", e.Offset, e.Msg) }
+
+// Parse parses exactly one JSON value (RFC 8259) with the I-JSON restrictions
+// RFC 8785 relies on: valid UTF-8, no duplicate member names, numbers that
+// fit an IEEE 754 double, no lone surrogates.
+func Parse(data []byte) (Value, error) {
+	p := parser{data: data}
+	p.skipSpace()
+	v, err := p.value(0)
+	if err != nil {
+		return Value{}, err
+	}
+	p.skipSpace()
+	if p.pos != len(p.data) {
+		return Value{}, p.errorf("unexpected data after the value")
+	}
+	return v, nil
+}
+
+type parser struct {
+	data []byte
+	pos  int
+}
+
+func (p *parser) errorf(format string, args ...any) error {
+	return &SyntaxError{Offset: p.pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (p *parser) skipSpace() {
+	for p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (p *parser) value(depth int) (Value, error) {
+	if depth > maxDepth {
+		return Value{}, p.errorf("nested deeper than %d", maxDepth)
+	}
+	if p.pos >= len(p.data) {
+		return Value{}, p.errorf("unexpected end of input")
+	}
+	switch c := p.data[p.pos]; {
+	case c == '{':
+		return p.object(depth)
+	case c == '[':
+		return p.array(depth)
+	case c == '"':
+		s, err := p.string()
+		return Value{Kind: String, Str: s}, err
+	case c == 't':
+		return Value{Kind: Bool, Bool: true}, p.literal("true")
+	case c == 'f':
+		return Value{Kind: Bool}, p.literal("false")
+	case c == 'n':
+		return Value{Kind: Null}, p.literal("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return p.number()
+	default:
+		return Value{}, p.errorf("unexpected character %q", c)
+	}
+}
+
+func (p *parser) literal(lit string) error {
+	if !strings.HasPrefix(string(p.data[p.pos:min(len(p.data), p.pos+len(lit))]), lit) {
+		return p.errorf("invalid literal")
+	}
+	p.pos += len(lit)
+	return nil
+}
+
+func (p *parser) object(depth int) (Value, error) {
+	p.pos++ // '{'
+	v := Value{Kind: Object}
+	p.skipSpace()
+	if p.pos < len(p.data) && p.data[p.pos] == '}' {
+		p.pos++
+		return v, nil
+	}
+	for {
+		p.skipSpace()
+		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
+			return Value{}, p.errorf("expected a member name")
+		}
+		key, err := p.string()
+		if err != nil {
+			return Value{}, err
+		}
+		p.skipSpace()
+		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
+			return Value{}, p.errorf("expected ':' after member name")
+		}
+		p.pos++
+		p.skipSpace()
+		val, err := p.value(depth + 1)
+		if err != nil {
+			return Value{}, err
+		}
+		v.Members = append(v.Members, Member{Key: key, Value: val})
+		p.skipSpace()
+		if p.pos >= len(p.data) {
+			return Value{}, p.errorf("unexpected end of input in object")
+		}
+		if p.data[p.pos] == ',' {
+			p.pos++
+			continue
+		}
+		if p.data[p.pos] != '}' {
+			return Value{}, p.errorf("expected ',' or '}' in object")
+		}
+		p.pos++
+		break
+	}
+	slices.SortFunc(v.Members, func(a, b Member) int { return compareKeys(a.Key, b.Key) })
+	for i := 1; i < len(v.Members); i++ {
+		if v.Members[i].Key == v.Members[i-1].Key {
+			return Value{}, p.errorf("duplicate member name %q", v.Members[i].Key)
+		}
+	}
+	return v, nil
+}
+
+func (p *parser) array(depth int) (Value, error) {
+	p.pos++ // '['
+	v := Value{Kind: Array}
+	p.skipSpace()
+	if p.pos < len(p.data) && p.data[p.pos] == ']' {
+		p.pos++
+		return v, nil
+	}
+	for {
+		p.skipSpace()
+		item, err := p.value(depth + 1)
+		if err != nil {
+			return Value{}, err
+		}
+		v.Items = append(v.Items, item)
+		p.skipSpace()
+		if p.pos >= len(p.data) {
+			return Value{}, p.errorf("unexpected end of input in array")
+		}
+		if p.data[p.pos] == ',' {
+			p.pos++
+			continue
+		}
+		if p.data[p.pos] != ']' {
+			return Value{}, p.errorf("expected ',' or ']' in array")
+		}
+		p.pos++
+		return v, nil
+	}
+}
+
+func (p *parser) string() (string, error) {
+	p.pos++ // opening quote
+	start := p.pos
+	// Fast path: no escapes, ASCII or valid UTF-8.
+	for p.pos < len(p.data) {
+		c := p.data[p.pos]
+		if c == '"' {
+			s := p.data[start:p.pos]
+			if !utf8.Valid(s) {
+				return "", p.errorf("invalid UTF-8 in string")
+			}
+			p.pos++
+			return string(s), nil
+		}
+		if c == '\\' {
+			break
+		}
+		if c < 0x20 {
+			return "", p.errorf("control character in string")
+		}
+		p.pos++
+	}
+	buf := []byte(string(p.data[start:p.pos]))
+	for {
+		if p.pos >= len(p.data) {
+			return "", p.errorf("unterminated string")
+		}
+		c := p.data[p.pos]
+		switch {
+		case c == '"':
+			p.pos++
+			if !utf8.Valid(buf) {
+				return "", p.errorf("invalid UTF-8 in string")
+			}
+			return string(buf), nil
+		case c < 0x20:
+			return "", p.errorf("control character in string")
+		case c != '\\':
+			buf = append(buf, c)
+			p.pos++
+			continue
+		}
+		p.pos++
+		if p.pos >= len(p.data) {
+			return "", p.errorf("unterminated escape")
+		}
+		e := p.data[p.pos]
+		p.pos++
+		switch e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, err := p.hex4()
+			if err != nil {
+				return "", err
+			}
+			if utf16.IsSurrogate(r) {
+				if r >= 0xDC00 || p.pos+1 >= len(p.data) || p.data[p.pos] != '\\' || p.data[p.pos+1] != 'u' {
+					return "", p.errorf("lone surrogate in string")
+				}
+				p.pos += 2
+				r2, err := p.hex4()
+				if err != nil {
+					return "", err
+				}
+				r = utf16.DecodeRune(r, r2)
+				if r == utf8.RuneError {
+					return "", p.errorf("lone surrogate in string")
+				}
+			}
+			buf = utf8.AppendRune(buf, r)
+		default:
+			return "", p.errorf("invalid escape \\%c", e)
+		}
+	}
+}
+
+func (p *parser) hex4() (rune, error) {
+	if p.pos+4 > len(p.data) {
+		return 0, p.errorf("short \\u escape")
+	}
+	var r rune
+	for _, c := range p.data[p.pos : p.pos+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, p.errorf("invalid \\u escape")
+		}
+	}
+	p.pos += 4
+	return r, nil
+}
+
+func (p *parser) number() (Value, error) {
+	start := p.pos
+	digits := func() int {
+		n := 0
+		for p.pos < len(p.data) && p.data[p.pos] >= '0' && p.data[p.pos] <= '9' {
+			p.pos++
+			n++
+		}
+		return n
+	}
+	if p.data[p.pos] == '-' {
+		p.pos++
+	}
+	if p.pos < len(p.data) && p.data[p.pos] == '0' {
+		p.pos++
+	} else if digits() == 0 {
+		return Value{}, p.errorf("invalid number")
+	}
+	if p.pos < len(p.data) && p.data[p.pos] == '.' {
+		p.pos++
+		if digits() == 0 {
+			return Value{}, p.errorf("invalid number: no digits after '.'")
+		}
+	}
+	if p.pos < len(p.data) && (p.data[p.pos] == 'e' || p.data[p.pos] == 'E') {
+		p.pos++
+		if p.pos < len(p.data) && (p.data[p.pos] == '+' || p.data[p.pos] == '-') {
+			p.pos++
+		}
+		if digits() == 0 {
+			return Value{}, p.errorf("invalid number: no digits in exponent")
+		}
+	}
+	f, err := strconv.ParseFloat(string(p.data[start:p.pos]), 64)
+	if err != nil || math.IsInf(f, 0) {
+		return Value{}, &SyntaxError{Offset: start, Msg: "number out of the range of an IEEE 754 double"}
+	}
+	return Value{Kind: Number, Str: FormatNumber(f)}, nil
+}
+
+// FormatNumber writes f as ECMAScript's Number.prototype.toString does,
+// which is the number form of RFC 8785 (section 3.2.2.3).
+func FormatNumber(f float64) string {
+	if f == 0 {
+		return "0" // also for -0
+	}
+	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
+		return strconv.FormatInt(int64(f), 10)
+	}
+	// Shortest round-trip digits d1.d2...dk and exponent e: f = 0.d1...dk × 10^n with n = e+1.
+	es := strconv.FormatFloat(f, 'e', -1, 64)
+	neg := es[0] == '-'
+	if neg {
+		es = es[1:]
+	}
+	mant, exp, _ := strings.Cut(es, "e")
+	digits := strings.Replace(mant, ".", "", 1)
+	e, _ := strconv.Atoi(exp)
+	n := e + 1
+	k := len(digits)
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	switch {
+	case k <= n && n <= 21:
+		b.WriteString(digits)
+		b.WriteString(strings.Repeat("0", n-k))
+	case 0 < n && n <= 21:
+		b.WriteString(digits[:n])
+		b.WriteByte('.')
+		b.WriteString(digits[n:])
+	case -6 < n && n <= 0:
+		b.WriteString("0.")
+		b.WriteString(strings.Repeat("0", -n))
+		b.WriteString(digits)
+	default:
+		b.WriteByte(digits[0])
+		if k > 1 {
+			b.WriteByte('.')
+			b.WriteString(digits[1:])
+		}
+		b.WriteByte('e')
+		if n-1 >= 0 {
+			b.WriteByte('+')
+		}
+		b.WriteString(strconv.Itoa(n - 1))
+	}
+	return b.String()
+}
+
+// compareKeys orders member names by their UTF-16 code units (RFC 8785 3.2.3).
+func compareKeys(a, b string) int {
+	if isASCII(a) && isASCII(b) {
+		return strings.Compare(a, b)
+	}
+	return slices.Compare(utf16.Encode([]rune(a)), utf16.Encode([]rune(b)))
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// Append appends the canonical form of v to dst.
+func Append(dst []byte, v *Value) []byte {
+	switch v.Kind {
+	case Null:
+		return append(dst, "null"...)
+	case Bool:
+		if v.Bool {
+			return append(dst, "true"...)
+		}
+		return append(dst, "false"...)
+	case Number:
+		return append(dst, v.Str...)
+	case String:
+		return AppendString(dst, v.Str)
+	case Array:
+		dst = append(dst, '[')
+		for i := range v.Items {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = Append(dst, &v.Items[i])
+		}
+		return append(dst, ']')
+	case Object:
+		dst = append(dst, '{')
+		for i := range v.Members {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendString(dst, v.Members[i].Key)
+			dst = append(dst, ':')
+			dst = Append(dst, &v.Members[i].Value)
+		}
+		return append(dst, '}')
+	}
+	panic(errors.New("jcs: invalid kind"))
+}
+
+// AppendString appends s as a canonical JSON string: only '"', '\\' and
+// control characters are escaped, in the short form where one exists.
+func AppendString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\b':
+			dst = append(dst, '\\', 'b')
+		case '\f':
+			dst = append(dst, '\\', 'f')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+		}
+		start = i + 1
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// Canonical parses data and returns its canonical form.
+func Canonical(data []byte) ([]byte, error) {
+	v, err := Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	return Append(nil, &v), nil
+}

@@ -1,0 +1,85 @@
+package waarborg
+
+import (
+	"time"
+)
+
+// ParseTime returns the instant, in UTC, of an RFC 3339 timestamp that carries an offset ("Z" or
+// ±hh:mm), with any number of fractional digits. It is strict: the date must
+// exist, and no leap second or lower-case separator is accepted, so that one
+// text always means one instant.
+func ParseTime(s string) (time.Time, bool) {
+	// 2006-01-02T15:04:05Z is the shortest form.
+	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	year, ok1 := atoi(s[0:4])
+	month, ok2 := atoi(s[5:7])
+	day, ok3 := atoi(s[8:10])
+	hour, ok4 := atoi(s[11:13])
+	minute, ok5 := atoi(s[14:16])
+	sec, ok6 := atoi(s[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 ||
+		day > daysIn(time.Month(month), year) || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	rest := s[19:]
+	nsec := 0
+	if rest[0] == '.' {
+		i := 1
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			if i <= 9 {
+				nsec = nsec*10 + int(rest[i]-'0')
+			}
+			i++
+		}
+		if i == 1 {
+			return time.Time{}, false
+		}
+		for d := min(i, 10); d <= 9; d++ {
+			nsec *= 10
+		}
+		rest = rest[i:]
+	}
+	off := 0
+	switch {
+	case rest == "Z":
+	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
+		oh, okh := atoi(rest[1:3])
+		om, okm := atoi(rest[4:6])
+		if !okh || !okm || oh > 23 || om > 59 {
+			return time.Time{}, false
+		}
+		off = (oh*60 + om) * 60
+		if rest[0] == '-' {
+			off = -off
+		}
+	default:
+		return time.Time{}, false
+	}
+	// Instants are what the spec compares; the offset stays in the record's text.
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	return t.Add(-time.Duration(off) * time.Second), true
+}
+
+func atoi(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+func daysIn(m time.Month, year int) int {
+	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+// FormatReceived formats a receipt time as the leaf's received_at: UTC,
+// milliseconds, "Z".
+func FormatReceived(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
