@@ -1,0 +1,263 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/waarborg/waarborg"
+	"github.com/waarborg/waarborg/ledger"
+)
+
+// maxLine bounds one record; a longer line is rejected, not buffered.
+const maxLine = 1 << 20
+
+func cmdIngest(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	dir := dataFlag(fs, e)
+	quiet := fs.Bool("q", false, "no progress bar")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: waarborg ingest [--data DIR] FILE... (- for standard input)")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	d, err := openData(ctx, *dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	var sum ingestSummary
+	start := time.Now()
+	for _, name := range fs.Args() {
+		if err = ingestFile(ctx, e, d.ledger, name, !*quiet, &sum); err != nil {
+			break
+		}
+	}
+	// Closing signs the last checkpoints: it must run even after a failure.
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	secs := time.Since(start).Seconds()
+	fmt.Fprintf(e.stdout, "accepted %d, duplicate %d, rejected %d (%d lines in %.1fs, %.0f records/s)\n",
+		sum.accepted, sum.duplicate, sum.rejected, sum.lines, secs, float64(sum.lines)/secs)
+	if err != nil {
+		return err
+	}
+	if sum.rejected > 0 {
+		return errReported
+	}
+	return nil
+}
+
+type ingestSummary struct {
+	lines, accepted, duplicate, rejected int
+}
+
+// A chunk is a run of consecutive lines of one input.
+type chunk struct {
+	lineNos []int
+	lines   [][]byte
+	recs    []*waarborg.Record // nil where the line was rejected
+	errs    []error
+	parsed  chan struct{}
+}
+
+const chunkLines = 4096
+
+// ingestFile streams one input through parse workers into the ledger. Memory
+// stays bounded: at most a few chunks are read ahead of the ledger.
+func ingestFile(ctx context.Context, e *env, l *ledger.Ledger, name string, progress bool, sum *ingestSummary) error {
+	var (
+		r     io.Reader
+		total int64
+	)
+	label := name
+	if name == "-" {
+		r, label = e.stdin, "stdin"
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err == nil {
+			total = fi.Size()
+		}
+		r = f
+	}
+	var read atomic.Int64
+	var bar *progressBar
+	if progress {
+		if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			bar = startProgress(f, label, total, &read)
+			defer bar.stop()
+		}
+	}
+
+	workers := runtime.GOMAXPROCS(0)
+	toParse := make(chan *chunk, workers)
+	ordered := make(chan *chunk, workers+2)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for c := range toParse {
+				c.recs = make([]*waarborg.Record, len(c.lines))
+				c.errs = make([]error, len(c.lines))
+				for i, line := range c.lines {
+					if len(line) > maxLine {
+						c.errs[i] = &waarborg.RecordError{Rule: waarborg.RuleFormat, Msg: fmt.Sprintf("line longer than %d bytes", maxLine)}
+						continue
+					}
+					c.recs[i], c.errs[i] = waarborg.ParseRecord(line)
+				}
+				close(c.parsed)
+			}
+		})
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var readErr error
+	go func() {
+		defer close(ordered)
+		defer close(toParse)
+		readErr = splitLines(ctx, r, &read, func(c *chunk) bool {
+			select {
+			case toParse <- c:
+			case <-ctx.Done():
+				return false
+			}
+			select {
+			case ordered <- c:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		})
+	}()
+
+	var err error
+	for c := range ordered {
+		<-c.parsed
+		if err != nil {
+			continue // drain
+		}
+		err = appendChunk(ctx, e, l, label, c, sum)
+		if err != nil {
+			cancel()
+		}
+	}
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	if readErr != nil && !errors.Is(readErr, context.Canceled) {
+		return fmt.Errorf("read %s: %w", label, readErr)
+	}
+	return ctx.Err()
+}
+
+func appendChunk(ctx context.Context, e *env, l *ledger.Ledger, label string, c *chunk, sum *ingestSummary) error {
+	valid := make([]*waarborg.Record, 0, len(c.recs))
+	for _, r := range c.recs {
+		if r != nil {
+			valid = append(valid, r)
+		}
+	}
+	results, err := l.Append(ctx, valid)
+	if err != nil {
+		return fmt.Errorf("append to ledger: %w", err)
+	}
+	k := 0
+	for i, r := range c.recs {
+		sum.lines++
+		lineNo := c.lineNos[i]
+		if r == nil {
+			sum.rejected++
+			if re, ok := errors.AsType[*waarborg.RecordError](c.errs[i]); ok {
+				re.Line = lineNo
+			}
+			fmt.Fprintf(e.stderr, "%s: %v\n", label, c.errs[i])
+			continue
+		}
+		res := results[k]
+		k++
+		switch res.Outcome {
+		case ledger.Accepted:
+			sum.accepted++
+		case ledger.Duplicate:
+			sum.duplicate++
+		case ledger.Conflict:
+			sum.rejected++
+			err := &waarborg.RecordError{Line: lineNo, ID: r.ID, Field: "id", Rule: waarborg.RuleConflict,
+				Msg: "the tenant holds this id with other content; the first version stays"}
+			fmt.Fprintf(e.stderr, "%s: %v\n", label, err)
+		}
+	}
+	return nil
+}
+
+// splitLines cuts r into chunks of lines, numbering them from 1. Blank lines
+// are counted but not passed on.
+func splitLines(ctx context.Context, r io.Reader, read *atomic.Int64, emit func(*chunk) bool) error {
+	br := bufio.NewReaderSize(r, 1<<20)
+	lineNo := 0
+	c := &chunk{parsed: make(chan struct{})}
+	var long []byte // a line longer than the buffer, joined up to maxLine+1
+	for {
+		line, err := br.ReadSlice('\n')
+		read.Add(int64(len(line)))
+		if errors.Is(err, bufio.ErrBufferFull) {
+			if len(long) <= maxLine {
+				long = append(long, line...)
+			}
+			continue
+		}
+		if long != nil {
+			line = append(long, line...)
+			long = nil
+		} else if len(line) > 0 {
+			line = bytes.Clone(line)
+		}
+		if len(line) > 0 || err == nil {
+			lineNo++
+			if t := bytes.TrimSpace(line); len(t) > 0 {
+				c.lines = append(c.lines, t)
+				c.lineNos = append(c.lineNos, lineNo)
+			}
+			if len(c.lines) >= chunkLines {
+				if !emit(c) {
+					return ctx.Err()
+				}
+				c = &chunk{parsed: make(chan struct{})}
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if len(c.lines) > 0 && !emit(c) {
+		return ctx.Err()
+	}
+	return nil
+}

@@ -1,0 +1,9 @@
+package main
+
+import (
+	"context"
+	"errors"
+)
+
+func cmdServe(ctx context.Context, e *env, args []string) error { return errors.New("serve: not yet") }
+func cmdDemo(ctx context.Context, e *env, args []string) error  { return errors.New("demo: not yet") }

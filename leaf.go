@@ -1,0 +1,26 @@
+package waarborg
+
+import (
+	"encoding/hex"
+	"time"
+)
+
+// LeafVersion is the first line of every ledger leaf.
+const LeafVersion = "waarborg-leaf/v1"
+
+// Leaf returns the ledger leaf of a record (records.md, Ledger): five lines,
+// each ending in "\n", that anyone can recompute from the record and its
+// receipt time.
+func Leaf(tenant, id string, receivedAt time.Time, contentHash [32]byte) []byte {
+	b := make([]byte, 0, len(LeafVersion)+len(tenant)+len(id)+24+64+5)
+	b = append(b, LeafVersion...)
+	b = append(b, '\n')
+	b = append(b, tenant...)
+	b = append(b, '\n')
+	b = append(b, id...)
+	b = append(b, '\n')
+	b = receivedAt.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z")
+	b = append(b, '\n')
+	b = hex.AppendEncode(b, contentHash[:])
+	return append(b, '\n')
+}

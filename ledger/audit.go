@@ -1,0 +1,201 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/waarborg/waarborg"
+)
+
+// A Report is the outcome of re-checking one tenant's log.
+type Report struct {
+	Tenant      string
+	Entries     uint64
+	Checkpoints int
+	Problems    []Problem
+}
+
+// A Problem is one failed check. ID names the record for record problems;
+// Size names the checkpoint for checkpoint problems.
+type Problem struct {
+	ID     string `json:"id,omitempty"`
+	Index  uint64 `json:"index"`
+	Size   uint64 `json:"checkpoint_size,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// Problem reasons.
+const (
+	Tampered     = "tampered"                // the stored record does not hash to its leaf
+	Missing      = "missing"                 // an entry of the log is not stored
+	Inconsistent = "inconsistent-checkpoint" // a checkpoint's signature or root does not hold
+)
+
+// Verify re-hashes every stored entry of tenant's log, compares each leaf
+// with the stored tree, rebuilds the tree from the leaves and checks every
+// kept checkpoint's signature and root against it. A checkpoint whose root
+// matches the rebuilt tree at its size is consistent with every other such
+// checkpoint, the newest included.
+func Verify(ctx context.Context, s waarborg.Store, tenant string, verifier note.Verifier, deployment string) (*Report, error) {
+	rep := &Report{Tenant: tenant}
+	cps, err := s.Checkpoints(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	rep.Checkpoints = len(cps)
+	rng := factory.NewEmptyRange(0)
+	next := 0 // next checkpoint to compare
+	checkRoots := func() {
+		for next < len(cps) && cps[next].Size == rng.End() {
+			cp := cps[next]
+			root, _ := rng.GetRootHash(nil)
+			if !bytes.Equal(root, cp.Root) {
+				rep.Problems = append(rep.Problems, Problem{Size: cp.Size, Reason: Inconsistent})
+			}
+			next++
+		}
+	}
+	var tile []byte
+	tileIndex := ^uint64(0)
+	err = hashEntries(ctx, s, tenant, func(st *waarborg.Stored, content [32]byte, leafHash []byte) error {
+		for st.Index > rng.End() { // rows removed from the store
+			rep.Problems = append(rep.Problems, Problem{Index: rng.End(), Reason: Missing})
+			_ = rng.Append(make([]byte, hashSize), nil)
+			checkRoots()
+		}
+		if ti := st.Index / tileWidth; ti != tileIndex {
+			tiles, err := s.Tiles(ctx, tenant, []waarborg.TileID{{Level: 0, Index: ti}})
+			if err != nil {
+				return err
+			}
+			tile, tileIndex = tiles[waarborg.TileID{Level: 0, Index: ti}], ti
+		}
+		pos := (st.Index % tileWidth) * hashSize
+		var stored []byte
+		if uint64(len(tile)) >= pos+hashSize {
+			stored = tile[pos : pos+hashSize]
+		}
+		if content != st.Hash || !bytes.Equal(stored, leafHash) {
+			rep.Problems = append(rep.Problems, Problem{ID: st.ID, Index: st.Index, Reason: Tampered})
+		}
+		// The tree is rebuilt from the stored leaves so that a checkpoint
+		// fails only when the tree itself was changed; a changed record is
+		// named above.
+		if stored == nil {
+			stored = leafHash
+		}
+		_ = rng.Append(stored, nil)
+		rep.Entries++
+		checkRoots()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, cp := range cps[next:] {
+		// A checkpoint of a size the stored log does not reach: entries were removed.
+		rep.Problems = append(rep.Problems, Problem{Size: cp.Size, Reason: Inconsistent})
+	}
+	verifierList := note.VerifierList(verifier)
+	for _, cp := range cps {
+		n, err := note.Open(cp.Note, verifierList)
+		if err == nil {
+			origin, size, root, perr := ParseCheckpointText(n.Text)
+			if perr != nil || origin != Origin(deployment, tenant) || size != cp.Size || !bytes.Equal(root, cp.Root) {
+				err = fmt.Errorf("signed text does not match")
+			}
+		}
+		if err != nil {
+			rep.Problems = append(rep.Problems, Problem{Size: cp.Size, Reason: Inconsistent})
+		}
+	}
+	return rep, nil
+}
+
+// hashEntries reads a tenant's entries in order and hashes them on all
+// cores, calling fn in index order with each content hash and leaf hash.
+func hashEntries(ctx context.Context, s waarborg.Store, tenant string, fn func(st *waarborg.Stored, content [32]byte, leafHash []byte) error) error {
+	const batch = 1024
+	type job struct {
+		entries []*waarborg.Stored
+		content [][32]byte
+		leaves  [][]byte
+		done    chan struct{}
+	}
+	workers := runtime.GOMAXPROCS(0)
+	jobs := make(chan *job, workers*2)
+	ordered := make(chan *job, workers*2)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for j := range jobs {
+				for i, st := range j.entries {
+					j.content[i] = sha256.Sum256(st.Canonical)
+					j.leaves[i] = hasher.HashLeaf(waarborg.Leaf(st.Tenant, st.ID, st.ReceivedAt, j.content[i]))
+				}
+				close(j.done)
+			}
+		})
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var readErr error
+	go func() {
+		defer close(ordered)
+		defer close(jobs)
+		j := &job{done: make(chan struct{})}
+		send := func() bool {
+			j.content = make([][32]byte, len(j.entries))
+			j.leaves = make([][]byte, len(j.entries))
+			select {
+			case jobs <- j:
+			case <-ctx.Done():
+				return false
+			}
+			select {
+			case ordered <- j:
+			case <-ctx.Done():
+				return false
+			}
+			j = &job{done: make(chan struct{})}
+			return true
+		}
+		for st, err := range s.Records(ctx, tenant, 0) {
+			if err != nil {
+				readErr = err
+				return
+			}
+			j.entries = append(j.entries, st)
+			if len(j.entries) == batch && !send() {
+				return
+			}
+		}
+		if len(j.entries) > 0 {
+			send()
+		}
+	}()
+	var err error
+	for j := range ordered {
+		<-j.done
+		if err != nil {
+			continue
+		}
+		for i, st := range j.entries {
+			if err = fn(st, j.content[i], j.leaves[i]); err != nil {
+				cancel()
+				break
+			}
+		}
+	}
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	return readErr
+}

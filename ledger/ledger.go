@@ -1,0 +1,331 @@
+// Package ledger keeps each tenant's evidence in an append-only Merkle log
+// (RFC 9162 hashing through transparency-dev/merkle) with signed C2SP
+// checkpoints, and proves inclusion and consistency.
+//
+// It is the single appender of every log it serves; it does no I/O but
+// through a waarborg.Store.
+package ledger
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/waarborg/waarborg"
+)
+
+// Config configures a Ledger.
+type Config struct {
+	Store      waarborg.Store
+	Signer     note.Signer
+	Deployment string // the checkpoint origin prefix
+	Now        func() time.Time
+	Logger     *slog.Logger
+
+	// CheckpointEvery is the longest a tenant's new entries wait for a
+	// checkpoint (default 1s).
+	CheckpointEvery time.Duration
+	// MaxBatch bounds the records of one group commit (default 8192).
+	MaxBatch int
+}
+
+// Outcome is what became of one appended record.
+type Outcome uint8
+
+// The outcomes of an append.
+const (
+	Accepted  Outcome = iota + 1 // appended now
+	Duplicate                    // the same content was already there: nothing changed
+	Conflict                     // another content holds the id: refused, the first stays
+)
+
+func (o Outcome) String() string {
+	return [...]string{"", "accepted", "duplicate", "conflict"}[o]
+}
+
+// A Result reports one record of an Append.
+type Result struct {
+	Outcome    Outcome
+	Index      uint64 // the leaf index (accepted only)
+	ReceivedAt time.Time
+}
+
+// Ledger appends records to tenants' logs with group commit: concurrent
+// Append calls share one durable transaction.
+type Ledger struct {
+	cfg  Config
+	reqs chan *request
+	done chan struct{}
+	stop context.CancelFunc
+
+	// trees belongs to the writer goroutine.
+	trees map[string]*tree
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+type request struct {
+	recs    []*waarborg.Record
+	flush   string // a tenant to checkpoint now, when recs is empty
+	results []Result
+	err     error
+	done    chan struct{}
+}
+
+// Open starts a ledger on cfg.Store. Close it to flush the last checkpoints.
+func Open(cfg Config) *Ledger {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.CheckpointEvery <= 0 {
+		cfg.CheckpointEvery = time.Second
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 8192
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &Ledger{
+		cfg:   cfg,
+		reqs:  make(chan *request, 64),
+		done:  make(chan struct{}),
+		stop:  cancel,
+		trees: map[string]*tree{},
+	}
+	go l.run(ctx)
+	return l
+}
+
+// ErrClosed is returned by calls on a closed Ledger.
+var ErrClosed = errors.New("ledger is closed")
+
+// Append appends records to their tenants' logs in order and returns when
+// the accepted ones are durably stored, each with its outcome. Records
+// must have been validated by waarborg.ParseRecord.
+func (l *Ledger) Append(ctx context.Context, recs []*waarborg.Record) ([]Result, error) {
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	r := &request{recs: recs, done: make(chan struct{})}
+	return r.results, l.submit(ctx, r)
+}
+
+// Sync makes a checkpoint of tenant's log now if its latest one does not
+// cover every entry, and returns the latest checkpoint.
+func (l *Ledger) Sync(ctx context.Context, tenant string) (*waarborg.Checkpoint, error) {
+	r := &request{flush: tenant, done: make(chan struct{})}
+	if err := l.submit(ctx, r); err != nil {
+		return nil, err
+	}
+	return l.cfg.Store.Checkpoint(ctx, tenant, 0)
+}
+
+func (l *Ledger) submit(ctx context.Context, r *request) error {
+	select {
+	case l.reqs <- r:
+	case <-l.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, the request is committed or failed as a whole; waiting
+	// for it keeps the caller from reporting a record lost that was kept.
+	<-r.done
+	return r.err
+}
+
+// Close checkpoints every log with unsigned entries and stops the writer.
+func (l *Ledger) Close() error {
+	l.closeOnce.Do(func() {
+		l.stop()
+		<-l.done
+	})
+	return l.closeErr
+}
+
+func (l *Ledger) run(ctx context.Context) {
+	defer close(l.done)
+	tick := time.NewTicker(l.cfg.CheckpointEvery / 4)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			l.drain()
+			l.closeErr = l.commit(nil, true)
+			return
+		case <-tick.C:
+			if err := l.commit(nil, false); err != nil {
+				l.cfg.Logger.Error("checkpoint", "err", err)
+			}
+		case r := <-l.reqs:
+			batch := []*request{r}
+			n := len(r.recs)
+		more:
+			for n < l.cfg.MaxBatch {
+				select {
+				case r := <-l.reqs:
+					batch = append(batch, r)
+					n += len(r.recs)
+				default:
+					break more
+				}
+			}
+			err := l.commit(batch, false)
+			for _, r := range batch {
+				r.err = err
+				close(r.done)
+			}
+		}
+	}
+}
+
+// drain commits what is queued when the ledger closes.
+func (l *Ledger) drain() {
+	for {
+		select {
+		case r := <-l.reqs:
+			r.err = l.commit([]*request{r}, false)
+			close(r.done)
+		default:
+			return
+		}
+	}
+}
+
+// commit appends a group of requests in one transaction, and signs a
+// checkpoint for every log whose unsigned entries are due (or all of them
+// when final).
+func (l *Ledger) commit(batch []*request, final bool) error {
+	ctx := context.Background()
+	now := l.cfg.Now().UTC().Truncate(time.Millisecond)
+
+	type work struct {
+		tenant  string
+		pending []*waarborg.Pending
+		results []*Result
+		force   bool
+	}
+	var order []*work
+	byTenant := map[string]*work{}
+	get := func(tenant string) *work {
+		w := byTenant[tenant]
+		if w == nil {
+			w = &work{tenant: tenant}
+			byTenant[tenant] = w
+			order = append(order, w)
+		}
+		return w
+	}
+	for _, r := range batch {
+		if r.flush != "" {
+			get(r.flush).force = true
+			continue
+		}
+		r.results = make([]Result, len(r.recs))
+		for i, rec := range r.recs {
+			w := get(rec.Tenant)
+			w.pending = append(w.pending, &waarborg.Pending{Record: rec, Hash: rec.Hash(), ReceivedAt: now})
+			w.results = append(w.results, &r.results[i])
+		}
+	}
+	if final || len(batch) == 0 {
+		for tenant, t := range l.trees {
+			if t.size() > t.cpSize {
+				get(tenant)
+			}
+		}
+	}
+	if len(order) == 0 {
+		return nil
+	}
+
+	trees := make([]*tree, len(order))
+	for i, w := range order {
+		t, err := l.tree(ctx, w.tenant)
+		if err != nil {
+			return err
+		}
+		trees[i] = t
+	}
+	err := l.cfg.Store.Update(ctx, func(tx waarborg.Tx) error {
+		for i, w := range order {
+			t := trees[i]
+			if len(w.pending) > 0 {
+				if err := tx.Add(w.tenant, t.size(), w.pending); err != nil {
+					return fmt.Errorf("add records of %s: %w", w.tenant, err)
+				}
+				for j, p := range w.pending {
+					res := w.results[j]
+					res.ReceivedAt = p.ReceivedAt
+					switch {
+					case p.Added:
+						if p.Index != t.size() {
+							return fmt.Errorf("store gave index %d to a leaf that is number %d", p.Index, t.size())
+						}
+						leaf := waarborg.Leaf(w.tenant, p.Record.ID, p.ReceivedAt, p.Hash)
+						t.append(hasher.HashLeaf(leaf))
+						res.Outcome, res.Index = Accepted, p.Index
+					case p.Existing == p.Hash:
+						res.Outcome = Duplicate
+					default:
+						res.Outcome = Conflict
+					}
+				}
+				if err := tx.PutTiles(w.tenant, t.takeDirty()); err != nil {
+					return fmt.Errorf("store tiles of %s: %w", w.tenant, err)
+				}
+			}
+			due := final || w.force || now.UnixMilli()-t.cpTime >= l.cfg.CheckpointEvery.Milliseconds()
+			if t.size() > t.cpSize && due {
+				root := t.root()
+				signed, err := signCheckpoint(l.cfg.Signer, Origin(l.cfg.Deployment, w.tenant), t.size(), root)
+				if err != nil {
+					return err
+				}
+				cp := &waarborg.Checkpoint{Tenant: w.tenant, Size: t.size(), Root: root, SignedAt: now, Note: signed}
+				if err := tx.AddCheckpoint(cp); err != nil {
+					return fmt.Errorf("store checkpoint of %s: %w", w.tenant, err)
+				}
+				t.cpSize, t.cpTime = t.size(), now.UnixMilli()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		// The writer's state may be ahead of the store now: rebuild it.
+		for _, w := range order {
+			delete(l.trees, w.tenant)
+		}
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (l *Ledger) tree(ctx context.Context, tenant string) (*tree, error) {
+	if t, ok := l.trees[tenant]; ok {
+		return t, nil
+	}
+	t, err := loadTree(ctx, l.cfg.Store, tenant)
+	if err != nil {
+		return nil, fmt.Errorf("load log of %s: %w", tenant, err)
+	}
+	l.trees[tenant] = t
+	return t, nil
+}
+
+// LeafHash returns the leaf hash of a stored entry as its fields say.
+func LeafHash(s *waarborg.Stored) []byte {
+	return hasher.HashLeaf(waarborg.Leaf(s.Tenant, s.ID, s.ReceivedAt, s.Hash))
+}
+
+// ContentHash returns the SHA-256 of a stored entry's canonical JSON.
+func ContentHash(s *waarborg.Stored) [32]byte { return sha256.Sum256(s.Canonical) }
