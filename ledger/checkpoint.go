@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"bytes"
 	"encoding/base64"
 	"fmt"
 	"strconv"
@@ -57,5 +56,3 @@ func signCheckpoint(signer note.Signer, origin string, size uint64, root []byte)
 	}
 	return signed, nil
 }
-
-func sameRoot(a, b []byte) bool { return bytes.Equal(a, b) }

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// runMain runs the program in-process and returns its output and error.
+func runMain(t *testing.T, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var o, e bytes.Buffer
+	getenv := func(string) string { return "" }
+	err = run(context.Background(), args, getenv, strings.NewReader(stdin), &o, &e)
+	return o.String(), e.String(), err
+}
+
+const conformance = "../../../shared/conformance/basic/records.jsonl"
+
+func TestConformanceIngestTwiceThenVerify(t *testing.T) {
+	if _, err := os.Stat(conformance); err != nil {
+		t.Skip("conformance data not beside the checkout:", err)
+	}
+	dir := t.TempDir()
+	out, errOut, err := runMain(t, "", "ingest", "--data", dir, conformance)
+	if err != nil || !strings.HasPrefix(out, "accepted 33974, duplicate 0, rejected 0") {
+		t.Fatalf("first ingest: %v\n%s%s", err, out, errOut)
+	}
+	out, errOut, err = runMain(t, "", "ingest", "--data", dir, conformance)
+	if err != nil || !strings.HasPrefix(out, "accepted 0, duplicate 33974, rejected 0") {
+		t.Fatalf("second ingest: %v\n%s%s", err, out, errOut)
+	}
+	out, errOut, err = runMain(t, "", "verify", "--data", dir)
+	if err != nil || !strings.Contains(out, "vitafood: 33974 entries") || !strings.Contains(out, "intact") {
+		t.Fatalf("verify: %v\n%s%s", err, out, errOut)
+	}
+}
+
+func TestIngestReportsRejections(t *testing.T) {
+	dir := t.TempDir()
+	in := strings.Join([]string{
+		`{"id":"a","tenant":"t","source":"s/x","type":"change.approve","time":"2026-03-01T06:00:00Z","data":{"change_id":"c"}}`,
+		``,
+		`{"id":"b","tenant":"t","source":"s/x","type":"change.approve","time":"2026-03-01T06:00:00Z","data":{}}`,
+		`{"id":"a","tenant":"t","source":"s/x","type":"change.approve","time":"2026-03-01T06:00:00Z","data":{"change_id":"other"}}`,
+		`not json`,
+	}, "\n")
+	out, errOut, err := runMain(t, in, "ingest", "-q", "--data", dir, "-")
+	if err == nil {
+		t.Error("ingest with rejected lines exited 0")
+	}
+	if !strings.HasPrefix(out, "accepted 1, duplicate 0, rejected 3") {
+		t.Errorf("summary: %s", out)
+	}
+	for _, want := range []string{
+		`stdin: line 3: record "b": data.change_id: is required for change.approve (rule required)`,
+		`stdin: line 4: record "a": id: the tenant holds this id with other content; the first version stays (rule conflict)`,
+		`stdin: line 5: not valid JSON`,
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+}
+
+// Changing one record's stored content in the SQLite file makes verify
+// fail and name that record.
+func TestVerifyNamesTamperedRecord(t *testing.T) {
+	dir := t.TempDir()
+	var in strings.Builder
+	for _, id := range []string{"r1", "r2", "r3"} {
+		in.WriteString(`{"id":"` + id + `","tenant":"t","source":"ede/historian","type":"historian.sample","time":"2026-03-01T06:00:00Z","data":{"tag":"x","value":1}}` + "\n")
+	}
+	if out, errOut, err := runMain(t, in.String(), "ingest", "--data", dir, "-"); err != nil {
+		t.Fatalf("ingest: %v\n%s%s", err, out, errOut)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(dir, dbFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec(`UPDATE records SET content = replace(content, '"value":1', '"value":2') WHERE id = 'r2'`)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runMain(t, "", "verify", "--data", dir)
+	if err == nil {
+		t.Fatal("verify exited 0 after tampering")
+	}
+	if !strings.Contains(out, "tampered r2 (entry 1)") || strings.Contains(out, "r1") || strings.Contains(out, "r3") {
+		t.Errorf("verify output does not name exactly r2:\n%s", out)
+	}
+}
+
+// Proofs printed by the CLI verify with merkle's proof package from the
+// printed JSON and the verifier key alone.
+func TestProofsVerifyFromPrintedJSON(t *testing.T) {
+	dir := t.TempDir()
+	rec := func(id string) string {
+		return `{"id":"` + id + `","tenant":"t","source":"ede/historian","type":"historian.sample","time":"2026-03-01T06:00:00Z","data":{"tag":"x","value":1}}` + "\n"
+	}
+	// Two ingests: two checkpoints, of sizes 2 and 5.
+	if _, _, err := runMain(t, rec("r1")+rec("r2"), "ingest", "--data", dir, "-"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runMain(t, rec("r3")+rec("r4")+rec("r5"), "ingest", "--data", dir, "-"); err != nil {
+		t.Fatal(err)
+	}
+	key, _, err := runMain(t, "", "key", "--data", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, err := note.NewVerifier(strings.TrimSpace(key))
+	if err != nil {
+		t.Fatalf("key prints %q: %v", key, err)
+	}
+	openCP := func(text string) (uint64, []byte) {
+		n, err := note.Open([]byte(text), note.VerifierList(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(n.Text, "\n")
+		size, _ := strconv.ParseUint(lines[1], 10, 64)
+		root, _ := base64.StdEncoding.DecodeString(lines[2])
+		return size, root
+	}
+
+	out, errOut, err := runMain(t, "", "proof", "--data", dir, "--tenant", "t", "--id", "r2")
+	if err != nil {
+		t.Fatalf("proof: %v\n%s", err, errOut)
+	}
+	var inc struct {
+		Leaf       string   `json:"leaf"`
+		LeafIndex  uint64   `json:"leaf_index"`
+		Proof      [][]byte `json:"proof"`
+		Checkpoint string   `json:"checkpoint"`
+	}
+	if err := json.Unmarshal([]byte(out), &inc); err != nil {
+		t.Fatal(err)
+	}
+	size, root := openCP(inc.Checkpoint)
+	if size != 5 || inc.LeafIndex != 1 {
+		t.Fatalf("proof of r2 is for entry %d in size %d", inc.LeafIndex, size)
+	}
+	if !strings.HasPrefix(inc.Leaf, "waarborg-leaf/v1\nt\nr2\n") {
+		t.Errorf("leaf = %q", inc.Leaf)
+	}
+	leafHash := rfc6962.DefaultHasher.HashLeaf([]byte(inc.Leaf))
+	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, inc.LeafIndex, size, leafHash, inc.Proof, root); err != nil {
+		t.Errorf("inclusion proof does not verify: %v", err)
+	}
+
+	out, errOut, err = runMain(t, "", "proof", "--data", dir, "--tenant", "t", "--consistency", "2", "5")
+	if err != nil {
+		t.Fatalf("consistency proof: %v\n%s", err, errOut)
+	}
+	var con struct {
+		Old, New struct {
+			Checkpoint string `json:"checkpoint"`
+		}
+		Proof [][]byte `json:"proof"`
+	}
+	if err := json.Unmarshal([]byte(out), &con); err != nil {
+		t.Fatal(err)
+	}
+	size1, root1 := openCP(con.Old.Checkpoint)
+	size2, root2 := openCP(con.New.Checkpoint)
+	if size1 != 2 || size2 != 5 {
+		t.Fatalf("consistency between sizes %d and %d", size1, size2)
+	}
+	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, size1, size2, con.Proof, root1, root2); err != nil {
+		t.Errorf("consistency proof does not verify: %v", err)
+	}
+
+	if _, errOut, err := runMain(t, "", "proof", "--data", dir, "--tenant", "t", "--id", "nope"); err == nil || !strings.Contains(errOut+err.Error(), "no record") {
+		t.Errorf("proof of a missing record: %v %s", err, errOut)
+	}
+}
