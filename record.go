@@ -26,10 +26,12 @@ type Record struct {
 	Data   jcs.Value
 
 	Canonical []byte
+	hash      [32]byte
 }
 
-// Hash returns the content hash: SHA-256 of the canonical JSON.
-func (r *Record) Hash() [32]byte { return sha256.Sum256(r.Canonical) }
+// Hash returns the content hash: SHA-256 of the canonical JSON. ParseRecord
+// computes it, so that it is hashed where records are parsed, in parallel.
+func (r *Record) Hash() [32]byte { return r.hash }
 
 // Site returns the first segment of the record's source.
 func (r *Record) Site() string {
@@ -117,6 +119,7 @@ func ParseRecord(line []byte) (*Record, error) {
 		return nil, e
 	}
 	r.Canonical = jcs.Append(make([]byte, 0, len(line)), &v)
+	r.hash = sha256.Sum256(r.Canonical)
 	return r, nil
 }
 

@@ -94,7 +94,9 @@ func (e *SyntaxError) Error() string { return fmt.Sprintf("offset %d: %s", e.Off
 // RFC 8785 relies on: valid UTF-8, no duplicate member names, numbers that
 // fit an IEEE 754 double, no lone surrogates.
 func Parse(data []byte) (Value, error) {
-	p := parser{data: data}
+	// One string copy of the input: unescaped strings and numbers in their
+	// canonical form are substrings of it, not allocations of their own.
+	p := parser{data: data, src: string(data)}
 	p.skipSpace()
 	v, err := p.value(0)
 	if err != nil {
@@ -109,6 +111,7 @@ func Parse(data []byte) (Value, error) {
 
 type parser struct {
 	data []byte
+	src  string
 	pos  int
 }
 
@@ -165,7 +168,7 @@ func (p *parser) literal(lit string) error {
 
 func (p *parser) object(depth int) (Value, error) {
 	p.pos++ // '{'
-	v := Value{Kind: Object}
+	v := Value{Kind: Object, Members: make([]Member, 0, 8)}
 	p.skipSpace()
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
 		p.pos++
@@ -248,16 +251,19 @@ func (p *parser) array(depth int) (Value, error) {
 func (p *parser) string() (string, error) {
 	p.pos++ // opening quote
 	start := p.pos
-	// Fast path: no escapes, ASCII or valid UTF-8.
+	// Fast path: no escapes.
+	ascii := true
 	for p.pos < len(p.data) {
 		c := p.data[p.pos]
 		if c == '"' {
-			s := p.data[start:p.pos]
-			if !utf8.Valid(s) {
+			if !ascii && !utf8.Valid(p.data[start:p.pos]) {
 				return "", p.errorf("invalid UTF-8 in string")
 			}
 			p.pos++
-			return string(s), nil
+			return p.src[start : p.pos-1], nil
+		}
+		if c >= utf8.RuneSelf {
+			ascii = false
 		}
 		if c == '\\' {
 			break
@@ -387,11 +393,55 @@ func (p *parser) number() (Value, error) {
 			return Value{}, p.errorf("invalid number: no digits in exponent")
 		}
 	}
-	f, err := strconv.ParseFloat(string(p.data[start:p.pos]), 64)
+	lit := p.src[start:p.pos]
+	if canonicalAsIs(lit) {
+		return Value{Kind: Number, Str: lit}, nil
+	}
+	f, err := strconv.ParseFloat(lit, 64)
 	if err != nil || math.IsInf(f, 0) {
 		return Value{}, &SyntaxError{Offset: start, Msg: "number out of the range of an IEEE 754 double"}
 	}
 	return Value{Kind: Number, Str: FormatNumber(f)}, nil
+}
+
+// canonicalAsIs reports whether a valid JSON number literal is already in
+// canonical form: a plain decimal with at most 15 significant digits (which
+// a double holds exactly, so its shortest form is the literal), no exponent,
+// no trailing fraction zero, not zero, and not below 1e-6, where ECMAScript
+// switches to exponents.
+func canonicalAsIs(lit string) bool {
+	i := 0
+	if lit[0] == '-' {
+		i++
+	}
+	intStart := i
+	for i < len(lit) && lit[i] >= '0' && lit[i] <= '9' {
+		i++
+	}
+	intPart := lit[intStart:i]
+	frac := ""
+	if i < len(lit) {
+		if lit[i] != '.' {
+			return false // an exponent
+		}
+		frac = lit[i+1:]
+		for j := 0; j < len(frac); j++ {
+			if frac[j] < '0' || frac[j] > '9' {
+				return false
+			}
+		}
+		if frac[len(frac)-1] == '0' {
+			return false
+		}
+	}
+	if intPart == "0" {
+		z := 0
+		for z < len(frac) && frac[z] == '0' {
+			z++
+		}
+		return frac != "" && z <= 5 && len(frac)-z <= 15
+	}
+	return len(intPart)+len(frac) <= 15
 }
 
 // FormatNumber writes f as ECMAScript's Number.prototype.toString does,

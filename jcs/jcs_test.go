@@ -2,7 +2,10 @@ package jcs
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"strconv"
 	"testing"
 )
 
@@ -140,4 +143,39 @@ func FuzzCanonical(f *testing.F) {
 			t.Fatalf("canonical form is not a fixed point: %q -> %q (%v)", c, c2, err)
 		}
 	})
+}
+
+func TestCanonicalAsIsAgreesWithFormatNumber(t *testing.T) {
+	lits := []string{"0", "-0", "1", "-1", "10", "100000000000000", "999999999999999", "1000000000000000",
+		"0.1", "0.10", "1.5", "-1.5", "0.000001", "0.0000001", "0.00001", "123456789012345", "1234567890.12345",
+		"12345678901234.56", "0.123456789012345", "0.1234567890123456", "2.50", "1e3", "1.0", "227.3", "11.61", "0.0"}
+	for _, lit := range lits {
+		f, err := strconv.ParseFloat(lit, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if canonicalAsIs(lit) && FormatNumber(f) != lit {
+			t.Errorf("%s taken as canonical, but its canonical form is %s", lit, FormatNumber(f))
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 100000 {
+		intDigits, fracDigits := r.IntN(12), r.IntN(10)
+		lit := strconv.FormatInt(r.Int64N(pow10(intDigits)+1), 10)
+		if fracDigits > 0 {
+			lit += "." + fmt.Sprintf("%0*d", fracDigits, r.Int64N(pow10(fracDigits)))
+		}
+		f, _ := strconv.ParseFloat(lit, 64)
+		if canonicalAsIs(lit) && FormatNumber(f) != lit {
+			t.Fatalf("%s taken as canonical, but its canonical form is %s", lit, FormatNumber(f))
+		}
+	}
+}
+
+func pow10(n int) int64 {
+	p := int64(1)
+	for range n {
+		p *= 10
+	}
+	return p
 }

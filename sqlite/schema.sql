@@ -6,7 +6,10 @@ CREATE TABLE tenants (
 
 -- One row per ledger entry. hash is the content hash at append; content the
 -- canonical JSON. Rows are never updated or deleted by waarborg.
+-- The rowid is tenant << 40 | idx, so that the table itself is ordered by
+-- (tenant, idx) and an append touches one table B-tree and the id index.
 CREATE TABLE records (
+	pos         INTEGER PRIMARY KEY,
 	tenant      INTEGER NOT NULL REFERENCES tenants(id),
 	idx         INTEGER NOT NULL,
 	id          TEXT    NOT NULL,
@@ -15,8 +18,7 @@ CREATE TABLE records (
 	time        INTEGER NOT NULL, -- Unix ms of the record's time
 	hash        BLOB    NOT NULL,
 	content     BLOB    NOT NULL,
-	corrects    TEXT,
-	PRIMARY KEY (tenant, idx)
+	corrects    TEXT
 );
 CREATE UNIQUE INDEX records_id ON records (tenant, id);
 CREATE INDEX records_corrects ON records (tenant, corrects) WHERE corrects IS NOT NULL;

@@ -40,7 +40,7 @@ var _ waarborg.Store = (*DB)(nil)
 func Open(ctx context.Context, path string) (*DB, error) {
 	dsn := func(extra string) string {
 		q := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "cache_size(-131072)", "temp_store(MEMORY)"} {
+		for _, p := range []string{"page_size(16384)", "journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "cache_size(-131072)", "temp_store(MEMORY)"} {
 			q.Add("_pragma", p)
 		}
 		if extra != "" {
@@ -150,7 +150,10 @@ func (db *DB) Update(ctx context.Context, fn func(waarborg.Tx) error) error {
 // overhead is paid per statement, not per row.
 const chunk = 64
 
-const recordCols = "(tenant, idx, id, received_at, type, time, hash, content, corrects)"
+const recordCols = "(pos, tenant, idx, id, received_at, type, time, hash, content, corrects)"
+
+// pos is the rowid of entry idx of tenant tid: 2^40 entries a tenant.
+func pos(tid int64, idx uint64) int64 { return tid<<40 | int64(idx) }
 
 type tx struct {
 	db         *DB
@@ -195,7 +198,7 @@ func rowArgs(args []any, tid int64, idx uint64, p *waarborg.Pending) []any {
 	if r.Type == "correction" {
 		corrects = r.Str("corrects")
 	}
-	return append(args, tid, int64(idx), r.ID, p.ReceivedAt.UnixMilli(), r.Type, r.Time.UnixMilli(), p.Hash[:], r.Canonical, corrects)
+	return append(args, pos(tid, idx), tid, int64(idx), r.ID, p.ReceivedAt.UnixMilli(), r.Type, r.Time.UnixMilli(), p.Hash[:], r.Canonical, corrects)
 }
 
 func (t *tx) Add(tenant string, first uint64, recs []*waarborg.Pending) error {
@@ -204,7 +207,7 @@ func (t *tx) Add(tenant string, first uint64, recs []*waarborg.Pending) error {
 		return err
 	}
 	next := first
-	args := make([]any, 0, chunk*9)
+	args := make([]any, 0, chunk*10)
 	for len(recs) > 0 {
 		n := min(len(recs), chunk)
 		part := recs[:n]
@@ -212,7 +215,7 @@ func (t *tx) Add(tenant string, first uint64, recs []*waarborg.Pending) error {
 		if n == chunk {
 			if t.insertMany == nil {
 				q := "INSERT INTO records " + recordCols + " VALUES " +
-					strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?),", chunk), ",") +
+					strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?,?),", chunk), ",") +
 					" ON CONFLICT DO NOTHING"
 				if t.insertMany, err = t.tx.PrepareContext(t.ctx, q); err != nil {
 					return fmt.Errorf("prepare insert: %w", err)
@@ -236,7 +239,7 @@ func (t *tx) Add(tenant string, first uint64, recs []*waarborg.Pending) error {
 			// Some ids are held already (a re-send or a conflict): undo the
 			// rows this statement added and take the chunk one by one, so
 			// that indexes stay contiguous.
-			if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM records WHERE tenant = ? AND idx >= ? AND idx < ?", tid, int64(next), int64(next)+int64(n)); err != nil {
+			if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM records WHERE pos >= ? AND pos < ?", pos(tid, next), pos(tid, next)+int64(n)); err != nil {
 				return fmt.Errorf("undo partial insert: %w", err)
 			}
 		}
@@ -250,7 +253,7 @@ func (t *tx) Add(tenant string, first uint64, recs []*waarborg.Pending) error {
 			case !errors.Is(err, sql.ErrNoRows):
 				return fmt.Errorf("look up record: %w", err)
 			}
-			if _, err := t.tx.ExecContext(t.ctx, "INSERT INTO records "+recordCols+" VALUES (?,?,?,?,?,?,?,?,?)", rowArgs(args[:0], tid, next, p)...); err != nil {
+			if _, err := t.tx.ExecContext(t.ctx, "INSERT INTO records "+recordCols+" VALUES (?,?,?,?,?,?,?,?,?,?)", rowArgs(args[:0], tid, next, p)...); err != nil {
 				return fmt.Errorf("insert record: %w", err)
 			}
 			p.Added, p.Index = true, next
@@ -311,10 +314,13 @@ func (db *DB) Size(ctx context.Context, tenant string) (uint64, error) {
 		return 0, err
 	}
 	var n sql.NullInt64
-	if err := db.read.QueryRowContext(ctx, "SELECT MAX(idx) + 1 FROM records WHERE tenant = ?", tid).Scan(&n); err != nil {
+	if err := db.read.QueryRowContext(ctx, "SELECT MAX(pos) + 1 FROM records WHERE pos >= ? AND pos < ?", pos(tid, 0), pos(tid+1, 0)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("log size: %w", err)
 	}
-	return uint64(n.Int64), nil
+	if !n.Valid {
+		return 0, nil
+	}
+	return uint64(n.Int64 - pos(tid, 0)), nil
 }
 
 const storedCols = "idx, id, received_at, hash, type, time, corrects, content"
@@ -387,7 +393,7 @@ func (db *DB) Records(ctx context.Context, tenant string, from uint64) iter.Seq2
 			}
 			return
 		}
-		rows, err := db.read.QueryContext(ctx, "SELECT "+storedCols+" FROM records WHERE tenant = ? AND idx >= ? ORDER BY idx", tid, int64(from))
+		rows, err := db.read.QueryContext(ctx, "SELECT "+storedCols+" FROM records WHERE pos >= ? AND pos < ? ORDER BY pos", pos(tid, from), pos(tid+1, 0))
 		if err != nil {
 			yield(nil, fmt.Errorf("read records: %w", err))
 			return

@@ -18,7 +18,7 @@ import (
 )
 
 // runMain runs the program in-process and returns its output and error.
-func runMain(t *testing.T, stdin string, args ...string) (stdout, stderr string, err error) {
+func runMain(t testing.TB, stdin string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var o, e bytes.Buffer
 	getenv := func(string) string { return "" }
