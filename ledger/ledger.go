@@ -31,7 +31,7 @@ type Config struct {
 	// CheckpointEvery is the longest a tenant's new entries wait for a
 	// checkpoint (default 1s).
 	CheckpointEvery time.Duration
-	// MaxBatch bounds the records of one group commit (default 8192).
+	// MaxBatch bounds the records of one group commit (default 16384).
 	MaxBatch int
 }
 
@@ -91,7 +91,7 @@ func Open(cfg Config) *Ledger {
 		cfg.CheckpointEvery = time.Second
 	}
 	if cfg.MaxBatch <= 0 {
-		cfg.MaxBatch = 8192
+		cfg.MaxBatch = 16384
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Ledger{
@@ -112,35 +112,55 @@ var ErrClosed = errors.New("ledger is closed")
 // the accepted ones are durably stored, each with its outcome. Records
 // must have been validated by waarborg.ParseRecord.
 func (l *Ledger) Append(ctx context.Context, recs []*waarborg.Record) ([]Result, error) {
+	wait, err := l.Enqueue(ctx, recs)
+	if err != nil {
+		return nil, err
+	}
+	return wait()
+}
+
+// Enqueue queues records for appending and returns once they are queued;
+// wait returns what Append would. Records queued by one goroutine are
+// appended in the order queued, so a caller can keep several batches in
+// flight, and they share commits.
+func (l *Ledger) Enqueue(ctx context.Context, recs []*waarborg.Record) (wait func() ([]Result, error), err error) {
 	if len(recs) == 0 {
-		return nil, nil
+		return func() ([]Result, error) { return nil, nil }, nil
 	}
 	r := &request{recs: recs, done: make(chan struct{})}
-	return r.results, l.submit(ctx, r)
+	if err := l.queue(ctx, r); err != nil {
+		return nil, err
+	}
+	return func() ([]Result, error) {
+		// Once queued, a request is committed or failed as a whole; waiting
+		// for it keeps the caller from reporting a record lost that was kept.
+		<-r.done
+		return r.results, r.err
+	}, nil
 }
 
 // Sync makes a checkpoint of tenant's log now if its latest one does not
 // cover every entry, and returns the latest checkpoint.
 func (l *Ledger) Sync(ctx context.Context, tenant string) (*waarborg.Checkpoint, error) {
 	r := &request{flush: tenant, done: make(chan struct{})}
-	if err := l.submit(ctx, r); err != nil {
+	if err := l.queue(ctx, r); err != nil {
 		return nil, err
+	}
+	if <-r.done; r.err != nil {
+		return nil, r.err
 	}
 	return l.cfg.Store.Checkpoint(ctx, tenant, 0)
 }
 
-func (l *Ledger) submit(ctx context.Context, r *request) error {
+func (l *Ledger) queue(ctx context.Context, r *request) error {
 	select {
 	case l.reqs <- r:
+		return nil
 	case <-l.done:
 		return ErrClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	// Once queued, the request is committed or failed as a whole; waiting
-	// for it keeps the caller from reporting a record lost that was kept.
-	<-r.done
-	return r.err
 }
 
 // Close checkpoints every log with unsigned entries and stops the writer.

@@ -157,20 +157,50 @@ func ingestFile(ctx context.Context, e *env, l *ledger.Ledger, name string, prog
 		})
 	}()
 
+	// Chunks are queued to the ledger as soon as they are parsed, a few
+	// ahead of the one being reported, so that they share commits.
+	type queued struct {
+		c    *chunk
+		wait func() ([]ledger.Result, error)
+	}
+	inflight := make(chan queued, 4)
 	var err error
+	reported := make(chan struct{})
+	go func() {
+		defer close(reported)
+		for q := range inflight {
+			if err != nil {
+				continue // drain
+			}
+			results, aerr := q.wait()
+			if aerr != nil {
+				err = fmt.Errorf("append to ledger: %w", aerr)
+				cancel()
+				continue
+			}
+			report(e, label, q.c, results, sum)
+		}
+	}()
+	var qerr error
 	for c := range ordered {
 		<-c.parsed
-		if err != nil {
-			continue // drain
-		}
-		err = appendChunk(ctx, e, l, label, c, sum)
-		if err != nil {
+		var wait func() ([]ledger.Result, error)
+		if wait, qerr = l.Enqueue(ctx, c.valid()); qerr != nil {
 			cancel()
+			break
 		}
+		inflight <- queued{c, wait}
+	}
+	close(inflight)
+	<-reported
+	for range ordered { // after a failure: let the reader finish
 	}
 	wg.Wait()
 	if err != nil {
 		return err
+	}
+	if qerr != nil {
+		return fmt.Errorf("append to ledger: %w", qerr)
 	}
 	if readErr != nil && !errors.Is(readErr, context.Canceled) {
 		return fmt.Errorf("read %s: %w", label, readErr)
@@ -178,17 +208,18 @@ func ingestFile(ctx context.Context, e *env, l *ledger.Ledger, name string, prog
 	return ctx.Err()
 }
 
-func appendChunk(ctx context.Context, e *env, l *ledger.Ledger, label string, c *chunk, sum *ingestSummary) error {
+func (c *chunk) valid() []*waarborg.Record {
 	valid := make([]*waarborg.Record, 0, len(c.recs))
 	for _, r := range c.recs {
 		if r != nil {
 			valid = append(valid, r)
 		}
 	}
-	results, err := l.Append(ctx, valid)
-	if err != nil {
-		return fmt.Errorf("append to ledger: %w", err)
-	}
+	return valid
+}
+
+// report counts a chunk's outcomes and prints each rejection.
+func report(e *env, label string, c *chunk, results []ledger.Result, sum *ingestSummary) {
 	k := 0
 	for i, r := range c.recs {
 		sum.lines++
@@ -215,7 +246,6 @@ func appendChunk(ctx context.Context, e *env, l *ledger.Ledger, label string, c 
 			fmt.Fprintf(e.stderr, "%s: %v\n", label, err)
 		}
 	}
-	return nil
 }
 
 // splitLines cuts r into chunks of lines, numbering them from 1. Blank lines
