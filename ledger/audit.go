@@ -76,7 +76,7 @@ func Verify(ctx context.Context, s waarborg.Store, tenant string, verifier note.
 			}
 			tile, tileIndex = tiles[waarborg.TileID{Level: 0, Index: ti}], ti
 		}
-		pos := (st.Index % tileWidth) * hashSize
+		pos := tilePos(0, st.Index%tileWidth)
 		var stored []byte
 		if uint64(len(tile)) >= pos+hashSize {
 			stored = tile[pos : pos+hashSize]

@@ -66,6 +66,7 @@ type Ledger struct {
 
 	// trees belongs to the writer goroutine.
 	trees map[string]*tree
+	tiles tileCache // complete tiles read for proofs
 
 	closeOnce sync.Once
 	closeErr  error

@@ -43,7 +43,7 @@ func (c *clock) Now() time.Time {
 	return c.t
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	skey, vkey, err := note.GenerateKey(rand.Reader, "test.example")
 	if err != nil {
 		t.Fatal(err)

@@ -73,11 +73,7 @@ func (l *Ledger) Inclusion(ctx context.Context, tenant, id string, size uint64) 
 	if st.Index >= cp.Size {
 		return nil, waarborg.Errorf(waarborg.EINVALID, "record %q (entry %d) is not in the checkpoint of size %d", id, st.Index, cp.Size)
 	}
-	nodes, err := proof.Inclusion(st.Index, cp.Size)
-	if err != nil {
-		return nil, fmt.Errorf("plan inclusion proof: %w", err)
-	}
-	path, err := l.path(ctx, tenant, nodes)
+	path, err := l.InclusionPath(ctx, tenant, st.Index, cp.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +97,15 @@ func (l *Ledger) Inclusion(ctx context.Context, tenant, id string, size uint64) 
 		Checkpoint:    string(cp.Note),
 		Corrections:   corr,
 	}, nil
+}
+
+// InclusionPath returns the audit path of entry index in the tree of size.
+func (l *Ledger) InclusionPath(ctx context.Context, tenant string, index, size uint64) ([][]byte, error) {
+	nodes, err := proof.Inclusion(index, size)
+	if err != nil {
+		return nil, fmt.Errorf("plan inclusion proof: %w", err)
+	}
+	return l.path(ctx, tenant, nodes)
 }
 
 // checkpointCovering returns the checkpoint of size, or for 0 the latest,
@@ -150,7 +155,7 @@ func (l *Ledger) Consistency(ctx context.Context, tenant string, oldSize, newSiz
 }
 
 func (l *Ledger) path(ctx context.Context, tenant string, nodes proof.Nodes) ([][]byte, error) {
-	hashes, err := nodeHashes(ctx, l.cfg.Store, tenant, nodes.IDs)
+	hashes, err := nodeHashes(ctx, l.cfg.Store, &l.tiles, tenant, nodes.IDs)
 	if err != nil {
 		return nil, err
 	}

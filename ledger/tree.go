@@ -1,8 +1,10 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -10,15 +12,24 @@ import (
 	"github.com/waarborg/waarborg"
 )
 
-// Tiles: the store keeps the hashes of every 8th level of the tree (levels
-// 0, 8, 16, …) in tiles of 256; any other node is hashed up from at most 128
-// of them. That keeps writes near one hash per leaf while a proof at 10
-// million leaves reads three or four tiles.
+// Tiles: the tree is cut into bands of 8 levels; a tile holds every node of
+// one band above 256 consecutive nodes of its bottom level (511 hashes, two
+// per leaf in all), laid out bottom level first. A proof at 10 million leaves
+// reads three tiles and hashes nothing; a partial tile at the right edge is
+// rewritten as it fills.
 const (
 	tileHeight = 8
 	tileWidth  = 1 << tileHeight
 	hashSize   = 32
+	tileSize   = (2*tileWidth - 1) * hashSize
 )
+
+// tilePos returns the byte offset in its tile of the node at band-relative
+// level d whose bottom-level descendants start at position first (< 256).
+func tilePos(d uint, first uint64) uint64 {
+	// Levels below d take 256 + 128 + … + (256 >> (d-1)) = 512 - (512 >> d) slots.
+	return (2*tileWidth - (2*tileWidth)>>d + first>>d) * hashSize
+}
 
 var (
 	hasher  = rfc6962.DefaultHasher
@@ -44,26 +55,20 @@ func (t *tree) append(leafHash []byte) {
 }
 
 func (t *tree) visit(id compact.NodeID, hash []byte) {
-	if id.Level%tileHeight != 0 {
-		return
-	}
-	k := int(id.Level / tileHeight)
-	for len(t.edge) <= k {
+	tid, d, first := tileOf(id)
+	for len(t.edge) <= int(tid.Level) {
 		t.edge = append(t.edge, nil)
 	}
-	ti := id.Index / tileWidth
-	tl := t.edge[k]
-	if tl == nil || tl.Index != ti {
-		tl = &waarborg.Tile{Level: uint8(k), Index: ti, Hashes: make([]byte, 0, tileWidth*hashSize)}
-		t.edge[k] = tl
-	}
-	if uint64(len(tl.Hashes)/hashSize) != id.Index%tileWidth {
-		panic(fmt.Sprintf("ledger: node %d/%d out of order in its tile", id.Level, id.Index))
+	// Nodes are made left to right, so a node's tile is its band's newest.
+	tl := t.edge[tid.Level]
+	if tl == nil || tl.Index != tid.Index {
+		tl = &waarborg.Tile{Level: tid.Level, Index: tid.Index, Hashes: make([]byte, tileSize)}
+		t.edge[tid.Level] = tl
 	}
 	if !contains(t.dirty, tl) {
 		t.dirty = append(t.dirty, tl)
 	}
-	tl.Hashes = append(tl.Hashes, hash...)
+	copy(tl.Hashes[tilePos(d, first):], hash)
 }
 
 func contains(ts []*waarborg.Tile, t *waarborg.Tile) bool {
@@ -109,7 +114,7 @@ func loadTree(ctx context.Context, s waarborg.Store, tenant string) (*tree, erro
 			offset += 1 << uint(l)
 		}
 	}
-	hashes, err := nodeHashes(ctx, s, tenant, ids)
+	hashes, err := nodeHashes(ctx, s, nil, tenant, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -128,15 +133,13 @@ func loadTree(ctx context.Context, s waarborg.Store, tenant string) (*tree, erro
 	}
 	for _, id := range want {
 		h, ok := tiles[id]
-		if !ok || uint64(len(h)/hashSize) != (size>>(id.Level*tileHeight))%tileWidth {
-			return nil, fmt.Errorf("tenant %s: edge tile %d/%d is missing or of the wrong width", tenant, id.Level, id.Index)
+		if !ok || len(h) != tileSize {
+			return nil, fmt.Errorf("tenant %s: edge tile %d/%d is missing or of the wrong size", tenant, id.Level, id.Index)
 		}
 		for len(t.edge) <= int(id.Level) {
 			t.edge = append(t.edge, nil)
 		}
-		buf := make([]byte, len(h), tileWidth*hashSize)
-		copy(buf, h)
-		t.edge[id.Level] = &waarborg.Tile{Level: id.Level, Index: id.Index, Hashes: buf}
+		t.edge[id.Level] = &waarborg.Tile{Level: id.Level, Index: id.Index, Hashes: bytes.Clone(h)}
 	}
 	cp, err := s.Checkpoint(ctx, tenant, 0)
 	switch {
@@ -149,57 +152,90 @@ func loadTree(ctx context.Context, s waarborg.Store, tenant string) (*tree, erro
 }
 
 // nodeHashes returns the hashes of perfect-subtree nodes, read from tiles.
-func nodeHashes(ctx context.Context, s waarborg.Store, tenant string, ids []compact.NodeID) ([][]byte, error) {
-	want := make([]waarborg.TileID, 0, len(ids))
-	seen := map[waarborg.TileID]bool{}
+func nodeHashes(ctx context.Context, s waarborg.Store, cache *tileCache, tenant string, ids []compact.NodeID) ([][]byte, error) {
+	tiles := map[waarborg.TileID][]byte{}
+	var want []waarborg.TileID
 	for _, id := range ids {
 		tid, _, _ := tileOf(id)
-		if !seen[tid] {
-			seen[tid] = true
-			want = append(want, tid)
+		if _, ok := tiles[tid]; ok {
+			continue
+		}
+		if h := cache.get(tenant, tid); h != nil {
+			tiles[tid] = h
+			continue
+		}
+		tiles[tid] = nil
+		want = append(want, tid)
+	}
+	if len(want) > 0 {
+		read, err := s.Tiles(ctx, tenant, want)
+		if err != nil {
+			return nil, err
+		}
+		for tid, h := range read {
+			tiles[tid] = h
+			cache.put(tenant, tid, h)
 		}
 	}
-	tiles, err := s.Tiles(ctx, tenant, want)
-	if err != nil {
-		return nil, err
-	}
+	var zero [hashSize]byte
 	out := make([][]byte, len(ids))
 	for i, id := range ids {
-		tid, from, n := tileOf(id)
-		h := tiles[tid]
-		if uint64(len(h)) < (from+n)*hashSize {
+		tid, d, first := tileOf(id)
+		h, at := tiles[tid], tilePos(d, first)
+		if uint64(len(h)) < at+hashSize || bytes.Equal(h[at:at+hashSize], zero[:]) {
 			return nil, fmt.Errorf("tenant %s: node %d/%d is not in the stored tree", tenant, id.Level, id.Index)
 		}
-		out[i] = foldUp(h[from*hashSize : (from+n)*hashSize])
+		out[i] = bytes.Clone(h[at : at+hashSize])
 	}
 	return out, nil
 }
 
-// tileOf returns the tile that holds the descendants of id at the tile's
-// level, and their position and count in it.
-func tileOf(id compact.NodeID) (waarborg.TileID, uint64, uint64) {
-	k := id.Level / tileHeight
-	d := id.Level % tileHeight
-	first := id.Index << d
-	return waarborg.TileID{Level: uint8(k), Index: first / tileWidth}, first % tileWidth, 1 << d
+// tileOf returns the tile of a node, its level in the tile's band, and the
+// position in the tile of its first bottom-level descendant.
+func tileOf(id compact.NodeID) (tid waarborg.TileID, d uint, first uint64) {
+	d = id.Level % tileHeight
+	first = id.Index << d
+	return waarborg.TileID{Level: uint8(id.Level / tileHeight), Index: first / tileWidth}, d, first % tileWidth
 }
 
-// foldUp hashes a power-of-two run of sibling hashes up to their root.
-func foldUp(h []byte) []byte {
-	n := len(h) / hashSize
-	if n == 1 {
-		return append([]byte(nil), h...)
+// tileCache keeps complete tiles, which never change, for proofs: the few
+// upper tiles of a log serve every proof.
+type tileCache struct {
+	mu    sync.Mutex
+	tiles map[tileKey][]byte
+}
+
+type tileKey struct {
+	tenant string
+	id     waarborg.TileID
+}
+
+const cachedTiles = 4096 // 64 MiB
+
+func (c *tileCache) get(tenant string, id waarborg.TileID) []byte {
+	if c == nil {
+		return nil
 	}
-	level := make([][]byte, n)
-	for i := range level {
-		level[i] = h[i*hashSize : (i+1)*hashSize]
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tiles[tileKey{tenant, id}]
+}
+
+func (c *tileCache) put(tenant string, id waarborg.TileID, h []byte) {
+	// Only a complete tile, whose band root (the last slot) is set, is final.
+	if c == nil || len(h) != tileSize || bytes.Equal(h[tileSize-hashSize:], make([]byte, hashSize)) {
+		return
 	}
-	for len(level) > 1 {
-		next := level[:len(level)/2]
-		for i := range next {
-			next[i] = hasher.HashChildren(level[2*i], level[2*i+1])
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tiles == nil {
+		c.tiles = map[tileKey][]byte{}
+	}
+	if len(c.tiles) >= cachedTiles {
+		for k := range c.tiles { // evict one at random
+			delete(c.tiles, k)
+			break
 		}
-		level = next
 	}
-	return level[0]
+	c.tiles[tileKey{tenant, id}] = h
 }
