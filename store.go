@@ -65,8 +65,8 @@ type Store interface {
 	Record(ctx context.Context, tenant, id string) (*Stored, error)
 	// Corrections returns the ids of the corrections that name id.
 	Corrections(ctx context.Context, tenant, id string) ([]string, error)
-	// Records yields a tenant's entries with index ≥ from in index order.
-	Records(ctx context.Context, tenant string, from uint64) iter.Seq2[*Stored, error]
+	// Records yields a tenant's entries with from ≤ index < to in index order.
+	Records(ctx context.Context, tenant string, from, to uint64) iter.Seq2[*Stored, error]
 	// Tiles returns the tiles asked for that exist, keyed by (level, index).
 	Tiles(ctx context.Context, tenant string, ids []TileID) (map[TileID][]byte, error)
 	Checkpoints(ctx context.Context, tenant string) ([]Checkpoint, error)

@@ -118,84 +118,96 @@ func Verify(ctx context.Context, s waarborg.Store, tenant string, verifier note.
 	return rep, nil
 }
 
-// hashEntries reads a tenant's entries in order and hashes them on all
-// cores, calling fn in index order with each content hash and leaf hash.
+// hashEntries reads a tenant's entries in segments on several connections
+// at once, hashing each where it is read, and calls fn in index order with
+// each content hash and leaf hash. Reading rows is the cost of a full check;
+// it is what runs in parallel.
 func hashEntries(ctx context.Context, s waarborg.Store, tenant string, fn func(st *waarborg.Stored, content [32]byte, leafHash []byte) error) error {
-	const batch = 1024
-	type job struct {
-		entries []*waarborg.Stored
-		content [][32]byte
-		leaves  [][]byte
-		done    chan struct{}
-	}
-	workers := runtime.GOMAXPROCS(0)
-	jobs := make(chan *job, workers*2)
-	ordered := make(chan *job, workers*2)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for j := range jobs {
-				for i, st := range j.entries {
-					j.content[i] = sha256.Sum256(st.Canonical)
-					j.leaves[i] = hasher.HashLeaf(waarborg.Leaf(st.Tenant, st.ID, st.ReceivedAt, j.content[i]))
-				}
-				close(j.done)
-			}
-		})
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var readErr error
-	go func() {
-		defer close(ordered)
-		defer close(jobs)
-		j := &job{done: make(chan struct{})}
-		send := func() bool {
-			j.content = make([][32]byte, len(j.entries))
-			j.leaves = make([][]byte, len(j.entries))
-			select {
-			case jobs <- j:
-			case <-ctx.Done():
-				return false
-			}
-			select {
-			case ordered <- j:
-			case <-ctx.Done():
-				return false
-			}
-			j = &job{done: make(chan struct{})}
-			return true
-		}
-		for st, err := range s.Records(ctx, tenant, 0) {
-			if err != nil {
-				readErr = err
-				return
-			}
-			j.entries = append(j.entries, st)
-			if len(j.entries) == batch && !send() {
-				return
-			}
-		}
-		if len(j.entries) > 0 {
-			send()
-		}
-	}()
-	var err error
-	for j := range ordered {
-		<-j.done
-		if err != nil {
-			continue
-		}
-		for i, st := range j.entries {
-			if err = fn(st, j.content[i], j.leaves[i]); err != nil {
-				cancel()
-				break
-			}
-		}
-	}
-	wg.Wait()
+	size, err := s.Size(ctx, tenant)
 	if err != nil {
 		return err
 	}
-	return readErr
+	const segment = 1 << 15
+	type hashed struct {
+		entries []*waarborg.Stored
+		content [][32]byte
+		leaves  [][]byte
+		err     error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	readers := max(2, runtime.GOMAXPROCS(0))
+	// One result channel per segment, handed out in order, bounds read-ahead.
+	results := make(chan chan hashed, readers)
+	starts := make(chan uint64)
+	go func() {
+		defer close(starts)
+		// A last segment to the end of the stored rows, whatever Size said.
+		for from := uint64(0); ; from += segment {
+			select {
+			case starts <- from:
+			case <-ctx.Done():
+				return
+			}
+			if from >= size {
+				return
+			}
+		}
+	}()
+	var mu sync.Mutex // hands out segments and their result slots in one order
+	var wg sync.WaitGroup
+	for range readers {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				from, ok := <-starts
+				var out chan hashed
+				if ok {
+					out = make(chan hashed, 1)
+					select {
+					case results <- out:
+					case <-ctx.Done():
+						ok = false
+					}
+				}
+				mu.Unlock()
+				if !ok {
+					return
+				}
+				to := from + segment
+				if from >= size {
+					to = 1 << 40
+				}
+				var h hashed
+				for st, err := range s.Records(ctx, tenant, from, to) {
+					if err != nil {
+						h.err = err
+						break
+					}
+					c := sha256.Sum256(st.Canonical)
+					h.entries = append(h.entries, st)
+					h.content = append(h.content, c)
+					h.leaves = append(h.leaves, hasher.HashLeaf(waarborg.Leaf(st.Tenant, st.ID, st.ReceivedAt, c)))
+				}
+				out <- h
+			}
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(results)
+	}()
+	for out := range results {
+		h := <-out
+		if err == nil {
+			err = h.err
+		}
+		for i := 0; err == nil && i < len(h.entries); i++ {
+			err = fn(h.entries[i], h.content[i], h.leaves[i])
+		}
+		if err != nil {
+			cancel()
+		}
+	}
+	return err
 }

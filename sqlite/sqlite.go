@@ -384,8 +384,8 @@ func (db *DB) Corrections(ctx context.Context, tenant, id string) ([]string, err
 	return ids, rows.Err()
 }
 
-// Records yields a tenant's entries from index from on, in index order.
-func (db *DB) Records(ctx context.Context, tenant string, from uint64) iter.Seq2[*waarborg.Stored, error] {
+// Records yields a tenant's entries with from ≤ index < to, in index order.
+func (db *DB) Records(ctx context.Context, tenant string, from, to uint64) iter.Seq2[*waarborg.Stored, error] {
 	return func(yield func(*waarborg.Stored, error) bool) {
 		tid, err := db.tenantID(ctx, db.read, tenant)
 		if err != nil || tid == 0 {
@@ -394,7 +394,7 @@ func (db *DB) Records(ctx context.Context, tenant string, from uint64) iter.Seq2
 			}
 			return
 		}
-		rows, err := db.read.QueryContext(ctx, "SELECT "+storedCols+" FROM records WHERE pos >= ? AND pos < ? ORDER BY pos", pos(tid, from), pos(tid+1, 0))
+		rows, err := db.read.QueryContext(ctx, "SELECT "+storedCols+" FROM records WHERE pos >= ? AND pos < ? ORDER BY pos", pos(tid, from), pos(tid, min(to, 1<<40)))
 		if err != nil {
 			yield(nil, fmt.Errorf("read records: %w", err))
 			return

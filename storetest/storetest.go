@@ -89,7 +89,7 @@ func testAdd(t *testing.T, s waarborg.Store) {
 		t.Errorf("stored record differs: %+v", st)
 	}
 	i := 0
-	for st, err := range s.Records(ctx, "acme", 100) {
+	for st, err := range s.Records(ctx, "acme", 100, 1000) {
 		if err != nil {
 			t.Fatal(err)
 		}

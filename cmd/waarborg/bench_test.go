@@ -37,3 +37,23 @@ func countLines(b *testing.B, file string) int {
 	}
 	return n
 }
+
+// BenchmarkVerify measures `waarborg verify` over the log that ingesting
+// WAARBORG_BENCH_FILE makes.
+func BenchmarkVerify(b *testing.B) {
+	file := os.Getenv("WAARBORG_BENCH_FILE")
+	if file == "" {
+		b.Skip("set WAARBORG_BENCH_FILE to a JSON Lines file (make bench does)")
+	}
+	lines := countLines(b, file)
+	dir := filepath.Join(b.TempDir(), "data")
+	if _, errOut, err := runMain(b, "", "ingest", "-q", "--data", dir, file); err != nil {
+		b.Fatalf("ingest: %v\n%s", err, errOut)
+	}
+	for b.Loop() {
+		if out, _, err := runMain(b, "", "verify", "--data", dir); err != nil {
+			b.Fatalf("verify: %v\n%s", err, out)
+		}
+	}
+	b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
