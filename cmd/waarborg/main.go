@@ -45,6 +45,7 @@ commands:
   key      print the verifier key of the checkpoints
   serve    run the HTTP API
   demo     generate a simulated plant's history, ingest it and serve it
+  simulate write a simulated plant's history as JSON Lines (benchmark data)
   help     show this text
 
 Each command takes --data DIR (default $WAARBORG_DATA or ./waarborg-data).
@@ -66,12 +67,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return errUsage
 	}
 	cmds := map[string]func(context.Context, *env, []string) error{
-		"ingest": cmdIngest,
-		"verify": cmdVerify,
-		"proof":  cmdProof,
-		"key":    cmdKey,
-		"serve":  cmdServe,
-		"demo":   cmdDemo,
+		"ingest":   cmdIngest,
+		"verify":   cmdVerify,
+		"proof":    cmdProof,
+		"key":      cmdKey,
+		"serve":    cmdServe,
+		"demo":     cmdDemo,
+		"simulate": cmdSimulate,
 	}
 	switch args[0] {
 	case "help", "-h", "--help":

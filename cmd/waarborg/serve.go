@@ -3,7 +3,98 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/waarborg/waarborg/web"
 )
 
-func cmdServe(ctx context.Context, e *env, args []string) error { return errors.New("serve: not yet") }
-func cmdDemo(ctx context.Context, e *env, args []string) error  { return errors.New("demo: not yet") }
+// shutdownGrace bounds how long in-flight requests may finish after a stop
+// signal. A POST waiting on the ledger finishes within one group commit.
+const shutdownGrace = 30 * time.Second
+
+func cmdServe(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	dir := dataFlag(fs, e)
+	defAddr := e.getenv("WAARBORG_ADDR")
+	if defAddr == "" {
+		defAddr = "127.0.0.1:8080"
+	}
+	addr := fs.String("addr", defAddr, "listen `address` (env WAARBORG_ADDR); port 0 picks a free one")
+	maxBody := fs.Int64("max-body", web.DefaultMaxBody, "largest request body in `bytes`; a larger batch is refused whole")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: waarborg serve [--data DIR] [--addr HOST:PORT]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return errUsage
+	}
+	logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
+
+	d, err := openData(ctx, *dir, logger)
+	if err != nil {
+		return err
+	}
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", *addr)
+	if err != nil {
+		return errors.Join(fmt.Errorf("listen: %w", err), d.Close())
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv := &http.Server{
+		Handler: web.NewServer(web.Deps{
+			Ledger:  d.ledger,
+			Store:   d.store,
+			Logger:  logger,
+			Metrics: reg,
+			MaxBody: *maxBody,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		// Long enough for a full batch over a slow link, short enough that
+		// a stalled client does not hold a connection for ever.
+		ReadTimeout: 5 * time.Minute,
+		IdleTimeout: 2 * time.Minute,
+		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	url := "http://" + ln.Addr().String()
+	logger.Info("listening", "addr", url, "data", *dir)
+	fmt.Fprintf(e.stdout, "listening on %s\n", url)
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		logger.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+		err = srv.Shutdown(sctx)
+		cancel()
+		if err != nil {
+			err = errors.Join(fmt.Errorf("shutdown: %w", err), srv.Close())
+		}
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	// The ledger closes after the server, so that every request it let in
+	// is answered; closing signs the last checkpoints.
+	if cerr := d.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("close data directory: %w", cerr))
+	}
+	if err == nil {
+		logger.Info("stopped")
+	}
+	return err
+}
+
+func cmdDemo(ctx context.Context, e *env, args []string) error { return errors.New("demo: not yet") }
