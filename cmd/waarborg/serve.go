@@ -43,7 +43,13 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", *addr)
+	return serveData(ctx, e, d, *addr, *maxBody, logger, nil)
+}
+
+// serveData serves an open data directory until ctx ends, then closes it.
+// ready, if set, runs once the server listens, with its URL.
+func serveData(ctx context.Context, e *env, d *data, addr string, maxBody int64, logger *slog.Logger, ready func(url string)) error {
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return errors.Join(fmt.Errorf("listen: %w", err), d.Close())
 	}
@@ -56,7 +62,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 			Store:   d.store,
 			Logger:  logger,
 			Metrics: reg,
-			MaxBody: *maxBody,
+			MaxBody: maxBody,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		// Long enough for a full batch over a slow link, short enough that
@@ -67,8 +73,11 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	}
 
 	url := "http://" + ln.Addr().String()
-	logger.Info("listening", "addr", url, "data", *dir)
+	logger.Info("listening", "addr", url, "data", d.dir)
 	fmt.Fprintf(e.stdout, "listening on %s\n", url)
+	if ready != nil {
+		ready(url)
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -96,5 +105,3 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	}
 	return err
 }
-
-func cmdDemo(ctx context.Context, e *env, args []string) error { return errors.New("demo: not yet") }
