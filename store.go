@@ -14,9 +14,6 @@ type Stored struct {
 	Index      uint64 // leaf index in the tenant's log
 	ReceivedAt time.Time
 	Hash       [32]byte // content hash as stored at append
-	Type       string
-	Time       time.Time
-	Corrects   string // for a correction: the id it names
 	Canonical  []byte
 }
 

@@ -1,13 +1,16 @@
 package ledger_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -225,15 +228,26 @@ func TestVerifyFindsTampering(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	changed := `{"data":{"tag":"t1","value":9999},"id":"r123","source":"ede/historian","tenant":"acme","time":"2026-03-01T06:00:00Z","type":"historian.sample"}`
-	if _, err := raw.Exec("UPDATE records SET content = ? WHERE id = 'r123'", []byte(changed)); err != nil {
-		t.Fatal(err)
+	// Entries 123 and 456 lie in segments 1 and 7 (64 entries each).
+	tamper := func(seg int, from, to string) {
+		t.Helper()
+		var entries []byte
+		if err := raw.QueryRow("SELECT entries FROM segments WHERE pos = ?", int64(1)<<40|int64(seg)).Scan(&entries); err != nil {
+			t.Fatal(err)
+		}
+		changed := strings.Replace(string(entries), from, to, 1)
+		if changed == string(entries) {
+			t.Fatalf("segment %d does not hold %q", seg, from)
+		}
+		if _, err := raw.Exec("UPDATE segments SET entries = ? WHERE pos = ?", []byte(changed), int64(1)<<40|int64(seg)); err != nil {
+			t.Fatal(err)
+		}
 	}
+	tamper(1, `"value":123}`, `"value":999}`)
 	// A forger who also fixes the stored hash is caught by the leaf.
-	sum := sha256.Sum256([]byte(changed))
-	if _, err := raw.Exec("UPDATE records SET content = ?, hash = ? WHERE id = 'r456'", []byte(changed), sum[:]); err != nil {
-		t.Fatal(err)
-	}
+	old, forged := recs[456].Hash(), sha256.Sum256(bytes.Replace(recs[456].Canonical, []byte(`"value":456}`), []byte(`"value":999}`), 1))
+	tamper(7, hex.EncodeToString(old[:])+"\t", hex.EncodeToString(forged[:])+"\t")
+	tamper(7, `"value":456}`, `"value":999}`)
 	rep, err := ledger.Verify(ctx, f.store, "acme", f.verifier, "test.example")
 	if err != nil {
 		t.Fatal(err)

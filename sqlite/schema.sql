@@ -4,24 +4,33 @@ CREATE TABLE tenants (
 	name TEXT NOT NULL UNIQUE
 );
 
--- One row per ledger entry. hash is the content hash at append; content the
--- canonical JSON. Rows are never updated or deleted by waarborg.
--- The rowid is tenant << 40 | idx, so that the table itself is ordered by
--- (tenant, idx) and an append touches one table B-tree and the id index.
-CREATE TABLE records (
-	pos         INTEGER PRIMARY KEY,
-	tenant      INTEGER NOT NULL REFERENCES tenants(id),
-	idx         INTEGER NOT NULL,
-	id          TEXT    NOT NULL,
-	received_at INTEGER NOT NULL, -- Unix ms
-	type        TEXT    NOT NULL,
-	time        INTEGER NOT NULL, -- Unix ms of the record's time
-	hash        BLOB    NOT NULL,
-	content     BLOB    NOT NULL,
-	corrects    TEXT
+-- A tenant's log is stored in segments of 64 consecutive entries: one row
+-- per segment keeps appends and scans cheap. pos is tenant << 40 | segment
+-- number. entries is text, one line per entry, in log order:
+--   <id> TAB <received_at, Unix ms> TAB <hex content hash> TAB <canonical JSON> LF
+-- (canonical JSON has no raw tab or newline). A partial last segment is
+-- rewritten as it fills; no entry is ever changed or removed.
+CREATE TABLE segments (
+	pos     INTEGER PRIMARY KEY,
+	n       INTEGER NOT NULL,
+	entries BLOB    NOT NULL
 );
-CREATE UNIQUE INDEX records_id ON records (tenant, id);
-CREATE INDEX records_corrects ON records (tenant, corrects) WHERE corrects IS NOT NULL;
+
+-- Each record id of a tenant, with its entry: the idempotency key.
+CREATE TABLE ids (
+	tenant INTEGER NOT NULL,
+	id     TEXT    NOT NULL,
+	idx    INTEGER NOT NULL,
+	PRIMARY KEY (tenant, id)
+) WITHOUT ROWID;
+
+-- Which corrections name which record.
+CREATE TABLE corrections (
+	tenant   INTEGER NOT NULL,
+	corrects TEXT    NOT NULL,
+	idx      INTEGER NOT NULL,
+	PRIMARY KEY (tenant, corrects, idx)
+) WITHOUT ROWID;
 
 CREATE TABLE tiles (
 	tenant INTEGER NOT NULL,

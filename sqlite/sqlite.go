@@ -3,6 +3,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	_ "embed"
@@ -147,26 +148,21 @@ func (db *DB) Update(ctx context.Context, fn func(waarborg.Tx) error) error {
 	return nil
 }
 
-// chunk is the number of rows of one multi-row INSERT: SQLite's statement
+// chunk is the number of ids of one multi-row INSERT: SQLite's statement
 // overhead is paid per statement, not per row.
 const chunk = 64
-
-const recordCols = "(pos, tenant, idx, id, received_at, type, time, hash, content, corrects)"
-
-// pos is the rowid of entry idx of tenant tid: 2^40 entries a tenant.
-func pos(tid int64, idx uint64) int64 { return tid<<40 | int64(idx) }
 
 type tx struct {
 	db         *DB
 	tx         *sql.Tx
 	ctx        context.Context
-	insertMany *sql.Stmt
+	insertIDs  *sql.Stmt
 	newTenants []string
 }
 
 func (t *tx) close() {
-	if t.insertMany != nil {
-		t.insertMany.Close()
+	if t.insertIDs != nil {
+		t.insertIDs.Close()
 	}
 }
 
@@ -193,73 +189,133 @@ func (t *tx) tenant(name string) (int64, error) {
 	return id, nil
 }
 
-func rowArgs(args []any, tid int64, idx uint64, p *waarborg.Pending) []any {
-	r := p.Record
-	var corrects any
-	if r.Type == "correction" {
-		corrects = r.Str("corrects")
-	}
-	return append(args, pos(tid, idx), tid, int64(idx), r.ID, p.ReceivedAt.UnixMilli(), r.Type, r.Time.UnixMilli(), p.Hash[:], r.Canonical, corrects)
-}
-
 func (t *tx) Add(tenant string, first uint64, recs []*waarborg.Pending) error {
 	tid, err := t.tenant(tenant)
 	if err != nil {
 		return err
 	}
+	// Claim the ids first: each new one gets the next index.
 	next := first
-	args := make([]any, 0, chunk*10)
+	var added []*waarborg.Pending
+	args := make([]any, 0, chunk*3)
 	for len(recs) > 0 {
 		n := min(len(recs), chunk)
 		part := recs[:n]
 		recs = recs[n:]
 		if n == chunk {
-			if t.insertMany == nil {
-				q := "INSERT INTO records " + recordCols + " VALUES " +
-					strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?,?),", chunk), ",") +
-					" ON CONFLICT DO NOTHING"
-				if t.insertMany, err = t.tx.PrepareContext(t.ctx, q); err != nil {
+			if t.insertIDs == nil {
+				q := "INSERT INTO ids (tenant, id, idx) VALUES " +
+					strings.TrimSuffix(strings.Repeat("(?,?,?),", chunk), ",") + " ON CONFLICT DO NOTHING"
+				if t.insertIDs, err = t.tx.PrepareContext(t.ctx, q); err != nil {
 					return fmt.Errorf("prepare insert: %w", err)
 				}
 			}
+			if _, err := t.tx.ExecContext(t.ctx, "SAVEPOINT chunk"); err != nil {
+				return err
+			}
 			args = args[:0]
 			for i, p := range part {
-				args = rowArgs(args, tid, next+uint64(i), p)
+				args = append(args, tid, p.Record.ID, int64(next)+int64(i))
 			}
-			res, err := t.insertMany.ExecContext(t.ctx, args...)
+			res, err := t.insertIDs.ExecContext(t.ctx, args...)
 			if err != nil {
-				return fmt.Errorf("insert records: %w", err)
+				return fmt.Errorf("insert ids: %w", err)
 			}
 			if affected, _ := res.RowsAffected(); affected == int64(n) {
+				if _, err := t.tx.ExecContext(t.ctx, "RELEASE chunk"); err != nil {
+					return err
+				}
 				for i, p := range part {
 					p.Added, p.Index = true, next+uint64(i)
 				}
+				added = append(added, part...)
 				next += uint64(n)
 				continue
 			}
 			// Some ids are held already (a re-send or a conflict): undo the
-			// rows this statement added and take the chunk one by one, so
-			// that indexes stay contiguous.
-			if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM records WHERE pos >= ? AND pos < ?", pos(tid, next), pos(tid, next)+int64(n)); err != nil {
+			// chunk and take it one by one, so that indexes stay contiguous.
+			if _, err := t.tx.ExecContext(t.ctx, "ROLLBACK TO chunk"); err != nil {
 				return fmt.Errorf("undo partial insert: %w", err)
+			}
+			if _, err := t.tx.ExecContext(t.ctx, "RELEASE chunk"); err != nil {
+				return err
 			}
 		}
 		for _, p := range part {
-			var hash []byte
-			err := t.tx.QueryRowContext(t.ctx, "SELECT hash FROM records WHERE tenant = ? AND id = ?", tid, p.Record.ID).Scan(&hash)
-			switch {
-			case err == nil:
-				copy(p.Existing[:], hash)
+			res, err := t.tx.ExecContext(t.ctx, "INSERT INTO ids (tenant, id, idx) VALUES (?,?,?) ON CONFLICT DO NOTHING", tid, p.Record.ID, int64(next))
+			if err != nil {
+				return fmt.Errorf("insert id: %w", err)
+			}
+			if affected, _ := res.RowsAffected(); affected == 1 {
+				p.Added, p.Index = true, next
+				added = append(added, p)
+				next++
 				continue
-			case !errors.Is(err, sql.ErrNoRows):
-				return fmt.Errorf("look up record: %w", err)
 			}
-			if _, err := t.tx.ExecContext(t.ctx, "INSERT INTO records "+recordCols+" VALUES (?,?,?,?,?,?,?,?,?,?)", rowArgs(args[:0], tid, next, p)...); err != nil {
-				return fmt.Errorf("insert record: %w", err)
+			if p.Existing, err = t.existingHash(tid, first, p.Record.ID, added); err != nil {
+				return err
 			}
-			p.Added, p.Index = true, next
-			next++
 		}
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	return t.writeEntries(tid, first, added)
+}
+
+// existingHash returns the content hash of the entry that holds id: one
+// added earlier in this call, or a stored one.
+func (t *tx) existingHash(tid int64, first uint64, id string, added []*waarborg.Pending) ([32]byte, error) {
+	var idx int64
+	if err := t.tx.QueryRowContext(t.ctx, "SELECT idx FROM ids WHERE tenant = ? AND id = ?", tid, id).Scan(&idx); err != nil {
+		return [32]byte{}, fmt.Errorf("look up id: %w", err)
+	}
+	if uint64(idx) >= first {
+		return added[uint64(idx)-first].Hash, nil
+	}
+	st, err := readEntry(t.ctx, t.tx, tid, "", uint64(idx))
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return st.Hash, nil
+}
+
+// writeEntries appends the added entries, indexes first onward, to the
+// tenant's segments, completing the partial last one.
+func (t *tx) writeEntries(tid int64, first uint64, added []*waarborg.Pending) error {
+	seg := first / segmentSize
+	var buf []byte
+	if first%segmentSize != 0 {
+		if err := t.tx.QueryRowContext(t.ctx, "SELECT entries FROM segments WHERE pos = ?", pos(tid, seg)).Scan(&buf); err != nil {
+			return fmt.Errorf("read last segment: %w", err)
+		}
+	}
+	n := int(first % segmentSize)
+	flush := func() error {
+		_, err := t.tx.ExecContext(t.ctx, "INSERT INTO segments (pos, n, entries) VALUES (?,?,?) ON CONFLICT (pos) DO UPDATE SET n = excluded.n, entries = excluded.entries",
+			pos(tid, seg), n, buf)
+		if err != nil {
+			return fmt.Errorf("write segment: %w", err)
+		}
+		return nil
+	}
+	for _, p := range added {
+		buf = appendEntry(buf, p)
+		n++
+		if r := p.Record; r.Type == "correction" {
+			if _, err := t.tx.ExecContext(t.ctx, "INSERT INTO corrections (tenant, corrects, idx) VALUES (?,?,?)", tid, r.Str("corrects"), int64(p.Index)); err != nil {
+				return fmt.Errorf("index correction: %w", err)
+			}
+		}
+		if n == segmentSize {
+			if err := flush(); err != nil {
+				return err
+			}
+			seg, n, buf = seg+1, 0, buf[:0]
+		}
+	}
+	if n > 0 {
+		return flush()
 	}
 	return nil
 }
@@ -314,35 +370,15 @@ func (db *DB) Size(ctx context.Context, tenant string) (uint64, error) {
 	if err != nil || tid == 0 {
 		return 0, err
 	}
-	var n sql.NullInt64
-	if err := db.read.QueryRowContext(ctx, "SELECT MAX(pos) + 1 FROM records WHERE pos >= ? AND pos < ?", pos(tid, 0), pos(tid+1, 0)).Scan(&n); err != nil {
+	var p, n int64
+	err = db.read.QueryRowContext(ctx, "SELECT pos, n FROM segments WHERE pos >= ? AND pos < ? ORDER BY pos DESC LIMIT 1", pos(tid, 0), pos(tid+1, 0)).Scan(&p, &n)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, nil
+	case err != nil:
 		return 0, fmt.Errorf("log size: %w", err)
 	}
-	if !n.Valid {
-		return 0, nil
-	}
-	return uint64(n.Int64 - pos(tid, 0)), nil
-}
-
-const storedCols = "idx, id, received_at, hash, type, time, corrects, content"
-
-func scanStored(sc interface{ Scan(...any) error }, tenant string) (*waarborg.Stored, error) {
-	var (
-		s                 waarborg.Stored
-		idx, received, tm int64
-		hash              []byte
-		corrects          sql.NullString
-	)
-	if err := sc.Scan(&idx, &s.ID, &received, &hash, &s.Type, &tm, &corrects, &s.Canonical); err != nil {
-		return nil, err
-	}
-	s.Tenant = tenant
-	s.Index = uint64(idx)
-	s.ReceivedAt = time.UnixMilli(received).UTC()
-	s.Time = time.UnixMilli(tm).UTC()
-	s.Corrects = corrects.String
-	copy(s.Hash[:], hash)
-	return &s, nil
+	return uint64(p-pos(tid, 0))*segmentSize + uint64(n), nil
 }
 
 // Record returns a tenant's entry by record id.
@@ -351,15 +387,15 @@ func (db *DB) Record(ctx context.Context, tenant, id string) (*waarborg.Stored, 
 	if err != nil {
 		return nil, err
 	}
-	row := db.read.QueryRowContext(ctx, "SELECT "+storedCols+" FROM records WHERE tenant = ? AND id = ?", tid, id)
-	s, err := scanStored(row, tenant)
+	var idx int64
+	err = db.read.QueryRowContext(ctx, "SELECT idx FROM ids WHERE tenant = ? AND id = ?", tid, id).Scan(&idx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("tenant %s has no record %q", tenant, id)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read record: %w", err)
+		return nil, fmt.Errorf("look up record: %w", err)
 	}
-	return s, nil
+	return readEntry(ctx, db.read, tid, tenant, uint64(idx))
 }
 
 // Corrections returns the ids of the corrections that name id, in log order.
@@ -368,42 +404,72 @@ func (db *DB) Corrections(ctx context.Context, tenant, id string) ([]string, err
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.read.QueryContext(ctx, "SELECT id FROM records WHERE tenant = ? AND corrects = ? ORDER BY idx", tid, id)
+	rows, err := db.read.QueryContext(ctx, "SELECT idx FROM corrections WHERE tenant = ? AND corrects = ? ORDER BY idx", tid, id)
 	if err != nil {
 		return nil, fmt.Errorf("list corrections: %w", err)
 	}
-	defer rows.Close()
-	var ids []string
+	var idxs []uint64
 	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
+		var i int64
+		if err := rows.Scan(&i); err != nil {
+			rows.Close()
 			return nil, err
 		}
-		ids = append(ids, s)
+		idxs = append(idxs, uint64(i))
 	}
-	return ids, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, i := range idxs {
+		st, err := readEntry(ctx, db.read, tid, tenant, i)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, st.ID)
+	}
+	return ids, nil
 }
 
 // Records yields a tenant's entries with from ≤ index < to, in index order.
 func (db *DB) Records(ctx context.Context, tenant string, from, to uint64) iter.Seq2[*waarborg.Stored, error] {
 	return func(yield func(*waarborg.Stored, error) bool) {
 		tid, err := db.tenantID(ctx, db.read, tenant)
-		if err != nil || tid == 0 {
+		if err != nil || tid == 0 || from >= to {
 			if err != nil {
 				yield(nil, err)
 			}
 			return
 		}
-		rows, err := db.read.QueryContext(ctx, "SELECT "+storedCols+" FROM records WHERE pos >= ? AND pos < ? ORDER BY pos", pos(tid, from), pos(tid, min(to, 1<<40)))
+		to = min(to, maxEntries)
+		rows, err := db.read.QueryContext(ctx, "SELECT pos, entries FROM segments WHERE pos >= ? AND pos <= ? ORDER BY pos",
+			pos(tid, from/segmentSize), pos(tid, (to-1)/segmentSize))
 		if err != nil {
 			yield(nil, fmt.Errorf("read records: %w", err))
 			return
 		}
 		defer rows.Close()
 		for rows.Next() {
-			s, err := scanStored(rows, tenant)
-			if !yield(s, err) || err != nil {
+			var (
+				p       int64
+				entries []byte
+			)
+			if err := rows.Scan(&p, &entries); err != nil {
+				yield(nil, err)
 				return
+			}
+			idx := uint64(p-pos(tid, 0)) * segmentSize
+			for len(entries) > 0 {
+				line, rest, _ := bytes.Cut(entries, []byte{'\n'})
+				entries = rest
+				if idx >= from && idx < to {
+					st, err := parseEntry(line, tenant, idx)
+					if !yield(st, err) || err != nil {
+						return
+					}
+				}
+				idx++
 			}
 		}
 		if err := rows.Err(); err != nil {

@@ -89,7 +89,14 @@ func TestVerifyNamesTamperedRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = db.Exec(`UPDATE records SET content = replace(content, '"value":1', '"value":2') WHERE id = 'r2'`)
+	// The log's one segment holds r1, r2 and r3, one line each.
+	var entries []byte
+	if err := db.QueryRow("SELECT entries FROM segments").Scan(&entries); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(entries), "\n")
+	lines[1] = strings.Replace(lines[1], `"value":1`, `"value":2`, 1)
+	_, err = db.Exec("UPDATE segments SET entries = ?", []byte(strings.Join(lines, "")))
 	db.Close()
 	if err != nil {
 		t.Fatal(err)
