@@ -32,6 +32,9 @@ type DB struct {
 
 	mu      sync.Mutex
 	tenants map[string]int64
+
+	stopCheckpoints chan struct{}
+	checkpointsDone chan struct{}
 }
 
 var _ waarborg.Store = (*DB)(nil)
@@ -49,7 +52,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		}
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 	}
-	w, err := sql.Open("sqlite", dsn(""))
+	// The writer never checkpoints the WAL itself: a background connection
+	// does, so that copying pages into the database is off the commit path.
+	w, err := sql.Open("sqlite", dsn("wal_autocheckpoint(0)"))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -68,6 +73,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	r.SetMaxOpenConns(8)
 	db.read = r
+	db.stopCheckpoints = make(chan struct{})
+	db.checkpointsDone = make(chan struct{})
+	go db.checkpointLoop(dsn(""))
 	return db, nil
 }
 
@@ -98,7 +106,34 @@ func (db *DB) migrate(ctx context.Context) error {
 
 // Close closes the database.
 func (db *DB) Close() error {
+	close(db.stopCheckpoints)
+	<-db.checkpointsDone
 	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// checkpointLoop copies committed WAL pages into the database file every
+// half second, on its own connection. PASSIVE never blocks the writer or
+// readers; it copies what it can.
+func (db *DB) checkpointLoop(dsn string) {
+	defer close(db.checkpointsDone)
+	c, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	c.SetMaxOpenConns(1)
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stopCheckpoints:
+			// A last full checkpoint, so that a closed database is one file.
+			c.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+			return
+		case <-t.C:
+			c.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
 }
 
 // tenantID returns the id of a tenant, 0 if it has none yet.
