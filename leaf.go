@@ -12,7 +12,11 @@ const LeafVersion = "waarborg-leaf/v1"
 // each ending in "\n", that anyone can recompute from the record and its
 // receipt time.
 func Leaf(tenant, id string, receivedAt time.Time, contentHash [32]byte) []byte {
-	b := make([]byte, 0, len(LeafVersion)+len(tenant)+len(id)+24+64+5)
+	return AppendLeaf(make([]byte, 0, len(LeafVersion)+len(tenant)+len(id)+24+64+5), tenant, id, receivedAt, contentHash)
+}
+
+// AppendLeaf appends the leaf of a record to b.
+func AppendLeaf(b []byte, tenant, id string, receivedAt time.Time, contentHash [32]byte) []byte {
 	b = append(b, LeafVersion...)
 	b = append(b, '\n')
 	b = append(b, tenant...)

@@ -213,13 +213,11 @@ func validSource(s string) bool {
 	if len(s) < 1 || len(s) > 256 {
 		return false
 	}
-	for _, seg := range strings.Split(s, "/") {
-		if seg == "" {
-			return false
-		}
+	if s[0] == '/' || s[len(s)-1] == '/' || strings.Contains(s, "//") {
+		return false // an empty segment
 	}
-	for _, c := range s {
-		if c < 0x20 || c == 0x7f {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
 			return false
 		}
 	}

@@ -277,6 +277,7 @@ func (l *Ledger) commit(batch []*request, final bool) error {
 		}
 		trees[i] = t
 	}
+	var leafBuf []byte
 	err := l.cfg.Store.Update(ctx, func(tx waarborg.Tx) error {
 		for i, w := range order {
 			t := trees[i]
@@ -292,8 +293,8 @@ func (l *Ledger) commit(batch []*request, final bool) error {
 						if p.Index != t.size() {
 							return fmt.Errorf("store gave index %d to a leaf that is number %d", p.Index, t.size())
 						}
-						leaf := waarborg.Leaf(w.tenant, p.Record.ID, p.ReceivedAt, p.Hash)
-						t.append(hasher.HashLeaf(leaf))
+						leafBuf = waarborg.AppendLeaf(leafBuf[:0], w.tenant, p.Record.ID, p.ReceivedAt, p.Hash)
+						t.append(hasher.HashLeaf(leafBuf))
 						res.Outcome, res.Index = Accepted, p.Index
 					case p.Existing == p.Hash:
 						res.Outcome = Duplicate

@@ -118,7 +118,7 @@ func ingestFile(ctx context.Context, e *env, l *ledger.Ledger, name string, prog
 
 	workers := runtime.GOMAXPROCS(0)
 	toParse := make(chan *chunk, workers)
-	ordered := make(chan *chunk, workers+2)
+	ordered := make(chan *chunk, workers+4)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
@@ -163,7 +163,7 @@ func ingestFile(ctx context.Context, e *env, l *ledger.Ledger, name string, prog
 		c    *chunk
 		wait func() ([]ledger.Result, error)
 	}
-	inflight := make(chan queued, 4)
+	inflight := make(chan queued, 8)
 	var err error
 	reported := make(chan struct{})
 	go func() {
