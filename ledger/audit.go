@@ -43,6 +43,14 @@ const (
 // matches the rebuilt tree at its size is consistent with every other such
 // checkpoint, the newest included.
 func Verify(ctx context.Context, s waarborg.Store, tenant string, verifier note.Verifier, deployment string) (*Report, error) {
+	return VerifyEach(ctx, s, tenant, verifier, deployment, nil)
+}
+
+// VerifyEach is Verify that also hands each entry's record, parsed on all
+// cores, to each in log order: one read of the log serves a full check and
+// an evaluation over every record. An entry whose content no longer parses
+// is reported tampered; no tampered entry is handed on.
+func VerifyEach(ctx context.Context, s waarborg.Store, tenant string, verifier note.Verifier, deployment string, each func(*waarborg.Record)) (*Report, error) {
 	rep := &Report{Tenant: tenant}
 	cps, err := s.Checkpoints(ctx, tenant)
 	if err != nil {
@@ -63,7 +71,7 @@ func Verify(ctx context.Context, s waarborg.Store, tenant string, verifier note.
 	}
 	var tile []byte
 	tileIndex := ^uint64(0)
-	err = hashEntries(ctx, s, tenant, func(st *waarborg.Stored, content [32]byte, leafHash []byte) error {
+	err = hashEntries(ctx, s, tenant, each != nil, func(st *waarborg.Stored, content [32]byte, leafHash []byte, rec *waarborg.Record) error {
 		for st.Index > rng.End() { // rows removed from the store
 			rep.Problems = append(rep.Problems, Problem{Index: rng.End(), Reason: Missing})
 			_ = rng.Append(make([]byte, hashSize), nil)
@@ -81,8 +89,10 @@ func Verify(ctx context.Context, s waarborg.Store, tenant string, verifier note.
 		if uint64(len(tile)) >= pos+hashSize {
 			stored = tile[pos : pos+hashSize]
 		}
-		if content != st.Hash || !bytes.Equal(stored, leafHash) {
+		if content != st.Hash || !bytes.Equal(stored, leafHash) || each != nil && rec == nil {
 			rep.Problems = append(rep.Problems, Problem{ID: st.ID, Index: st.Index, Reason: Tampered})
+		} else if rec != nil {
+			each(rec) // only evidence that still matches its leaf is tested
 		}
 		// The tree is rebuilt from the stored leaves so that a checkpoint
 		// fails only when the tree itself was changed; a changed record is
@@ -122,7 +132,7 @@ func Verify(ctx context.Context, s waarborg.Store, tenant string, verifier note.
 // at once, hashing each where it is read, and calls fn in index order with
 // each content hash and leaf hash. Reading rows is the cost of a full check;
 // it is what runs in parallel.
-func hashEntries(ctx context.Context, s waarborg.Store, tenant string, fn func(st *waarborg.Stored, content [32]byte, leafHash []byte) error) error {
+func hashEntries(ctx context.Context, s waarborg.Store, tenant string, parse bool, fn func(st *waarborg.Stored, content [32]byte, leafHash []byte, rec *waarborg.Record) error) error {
 	size, err := s.Size(ctx, tenant)
 	if err != nil {
 		return err
@@ -132,6 +142,7 @@ func hashEntries(ctx context.Context, s waarborg.Store, tenant string, fn func(s
 		entries []*waarborg.Stored
 		content [][32]byte
 		leaves  [][]byte
+		recs    []*waarborg.Record
 		err     error
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -188,6 +199,10 @@ func hashEntries(ctx context.Context, s waarborg.Store, tenant string, fn func(s
 					h.entries = append(h.entries, st)
 					h.content = append(h.content, c)
 					h.leaves = append(h.leaves, hasher.HashLeaf(waarborg.Leaf(st.Tenant, st.ID, st.ReceivedAt, c)))
+					if parse {
+						rec, _ := waarborg.ParseRecord(st.Canonical)
+						h.recs = append(h.recs, rec)
+					}
 				}
 				out <- h
 			}
@@ -203,7 +218,11 @@ func hashEntries(ctx context.Context, s waarborg.Store, tenant string, fn func(s
 			err = h.err
 		}
 		for i := 0; err == nil && i < len(h.entries); i++ {
-			err = fn(h.entries[i], h.content[i], h.leaves[i])
+			var rec *waarborg.Record
+			if parse {
+				rec = h.recs[i]
+			}
+			err = fn(h.entries[i], h.content[i], h.leaves[i], rec)
 		}
 		if err != nil {
 			cancel()
