@@ -1,0 +1,153 @@
+package controls_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/waarborg/waarborg"
+	"github.com/waarborg/waarborg/controls"
+)
+
+// conformanceDir holds the published scenarios, beside the module checkout.
+const conformanceDir = "../../shared/conformance"
+
+// TestConformance evaluates each published scenario and compares, per
+// control, what its README says is compared: objective, population, result
+// and the set of exceptions (subject with sorted reasons).
+func TestConformance(t *testing.T) {
+	dirs, _ := filepath.Glob(filepath.Join(conformanceDir, "*", "expected.json"))
+	if len(dirs) == 0 {
+		t.Skipf("no conformance scenarios in %s (the shared checkout is absent)", conformanceDir)
+	}
+	for _, exp := range dirs {
+		dir := filepath.Dir(exp)
+		t.Run(filepath.Base(dir), func(t *testing.T) { runScenario(t, dir) })
+	}
+}
+
+type expectedDoc struct {
+	Tenant   string `json:"tenant"`
+	Controls []struct {
+		ID         string `json:"id"`
+		Objective  string `json:"objective"`
+		Population int    `json:"population"`
+		Result     string `json:"result"`
+		Exceptions []struct {
+			Subject string   `json:"subject"`
+			Reasons []string `json:"reasons"`
+		} `json:"exceptions"`
+	} `json:"controls"`
+}
+
+func runScenario(t *testing.T, dir string) {
+	var period struct{ Tenant, From, To string }
+	readJSON(t, filepath.Join(dir, "period.json"), &period)
+	var want expectedDoc
+	readJSON(t, filepath.Join(dir, "expected.json"), &want)
+	records := readRecords(t, filepath.Join(dir, "records.jsonl"))
+
+	from, err := time.Parse(time.DateOnly, period.From)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to, err := time.Parse(time.DateOnly, period.To)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := controls.Evaluate(controls.Default(), controls.Input{
+		Tenant:    period.Tenant,
+		From:      from,
+		To:        to,
+		Records:   slices.Values(records),
+		Integrity: controls.Integrity{Entries: len(records)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Controls) != len(want.Controls) {
+		t.Errorf("%d controls, want %d", len(got.Controls), len(want.Controls))
+	}
+	for _, w := range want.Controls {
+		i := slices.IndexFunc(got.Controls, func(c controls.ControlResult) bool { return c.ID == w.ID })
+		if i < 0 {
+			t.Errorf("%s: missing", w.ID)
+			continue
+		}
+		g := got.Controls[i]
+		wantResult := w.Result
+		if wantResult == "" { // the published expected.json leaves it to be derived
+			wantResult = map[bool]string{true: controls.Exceptions, false: controls.Effective}[len(w.Exceptions) > 0]
+			if w.Population == 0 && len(w.Exceptions) == 0 {
+				wantResult = controls.NotOccurring
+			}
+		}
+		if g.Objective != w.Objective || g.Population != w.Population || g.Result != wantResult {
+			t.Errorf("%s: objective %s, population %d, result %s; want %s, %d, %s",
+				w.ID, g.Objective, g.Population, g.Result, w.Objective, w.Population, wantResult)
+		}
+		gotEx := map[string]string{}
+		for _, e := range g.Exceptions {
+			gotEx[e.Subject] = strings.Join(e.Reasons, ",")
+		}
+		wantEx := map[string]string{}
+		for _, e := range w.Exceptions {
+			wantEx[e.Subject] = strings.Join(e.Reasons, ",")
+		}
+		for s, r := range wantEx {
+			if gr, ok := gotEx[s]; !ok {
+				t.Errorf("%s: missing exception %s [%s]", w.ID, s, r)
+			} else if gr != r {
+				t.Errorf("%s: exception %s [%s], want [%s]", w.ID, s, gr, r)
+			}
+		}
+		for s, r := range gotEx {
+			if _, ok := wantEx[s]; !ok {
+				e := g.Exceptions[slices.IndexFunc(g.Exceptions, func(e controls.Exception) bool { return e.Subject == s })]
+				t.Errorf("%s: unexpected exception %s [%s]: %s", w.ID, s, r, e.Detail)
+			}
+		}
+	}
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+func readRecords(t *testing.T, path string) []*waarborg.Record {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*waarborg.Record
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		r, err := waarborg.ParseRecord(sc.Bytes())
+		if err != nil {
+			t.Fatalf("%s:%d: %v", path, n, err)
+		}
+		out = append(out, r)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

@@ -1,0 +1,133 @@
+package controls
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// A Result is the outcome of evaluating a catalog for one tenant and period.
+// It marshals to the result document of controls.md.
+type Result struct {
+	Tenant     string          `json:"tenant"`
+	From       time.Time       `json:"from"`       // in UTC
+	To         time.Time       `json:"to"`         // in UTC
+	Checkpoint string          `json:"checkpoint"` // set by the caller: the signed checkpoint read, as text
+	Controls   []ControlResult `json:"controls"`   // sorted by ID
+}
+
+// A ControlResult is the outcome of one control.
+type ControlResult struct {
+	ID         string      `json:"id"`
+	Objective  string      `json:"objective"`
+	Title      string      `json:"title"`
+	Automated  bool        `json:"automated"`
+	Population int         `json:"population"`
+	Result     string      `json:"result"`     // Effective, Exceptions or NotOccurring
+	Exceptions []Exception `json:"exceptions"` // sorted by Subject, never nil
+}
+
+// The values of ControlResult.Result. An empty population is NotOccurring,
+// never Effective.
+const (
+	Effective    = "effective"
+	Exceptions   = "exceptions"
+	NotOccurring = "not-occurring"
+)
+
+// An Exception is one failing subject of a control: the id of the record it
+// is about, or, for manual controls, the period label ("2026-Q1"). Reasons
+// are sorted. Records lists the ids of the records that show it, the
+// subject first when it is a record; it is empty for a manual control.
+type Exception struct {
+	Subject string   `json:"subject"`
+	Reasons []string `json:"reasons"`
+	Detail  string   `json:"detail"`
+	Records []string `json:"records"`
+}
+
+// WriteTable writes the result as a table a person reads in a terminal:
+// one row a control with its population, number of exceptions and result.
+func (r *Result) WriteTable(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-7s  %10s  %10s  %s\n", "control", "population", "exceptions", "result")
+	for _, c := range r.Controls {
+		fmt.Fprintf(&b, "%-7s  %10d  %10d  %s\n", c.ID, c.Population, len(c.Exceptions), c.Result)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// A check collects the population count and the exceptions of one control.
+type check struct {
+	pop int
+	ex  map[string]*Exception
+}
+
+// fail records that subject fails for reason; records are the ids that show
+// it, the subject's first when it is a record. A subject that fails for
+// several reasons is one exception with all of them.
+func (c *check) fail(subject, reason, detail string, records ...string) {
+	if c.ex == nil {
+		c.ex = make(map[string]*Exception)
+	}
+	e := c.ex[subject]
+	if e == nil {
+		e = &Exception{Subject: subject, Records: []string{}}
+		c.ex[subject] = e
+	}
+	if !slices.Contains(e.Reasons, reason) {
+		e.Reasons = append(e.Reasons, reason)
+	}
+	if detail != "" {
+		if e.Detail != "" {
+			e.Detail += "; "
+		}
+		e.Detail += detail
+	}
+	for _, id := range records {
+		if id != "" && !slices.Contains(e.Records, id) {
+			e.Records = append(e.Records, id)
+		}
+	}
+}
+
+func (c *check) result(ctl *Control) ControlResult {
+	r := ControlResult{
+		ID:         ctl.ID,
+		Objective:  ctl.Objective,
+		Title:      ctl.Title,
+		Automated:  ctl.Automated,
+		Population: c.pop,
+		Exceptions: []Exception{},
+	}
+	for _, s := range slices.Sorted(maps.Keys(c.ex)) {
+		e := c.ex[s]
+		slices.Sort(e.Reasons)
+		r.Exceptions = append(r.Exceptions, *e)
+	}
+	switch {
+	case c.pop == 0 && len(r.Exceptions) == 0:
+		r.Result = NotOccurring
+	case len(r.Exceptions) == 0:
+		r.Result = Effective
+	default:
+		r.Result = Exceptions
+	}
+	return r
+}
+
+// fmtDur prints a duration the way people write them: 26h0m0s as 26h.
+func fmtDur(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
