@@ -18,7 +18,7 @@ func BenchmarkEvaluate(b *testing.B) {
 	cat := controls.Default()
 	in := controls.Input{
 		Tenant: "bench", From: start.AddDate(0, 0, 1), To: start.AddDate(0, 0, 29),
-		Records: slices.Values(records), Integrity: controls.Integrity{Entries: len(records)},
+		Records: slices.Values(records), Integrity: &controls.Integrity{Entries: len(records)},
 	}
 	for b.Loop() {
 		if _, err := controls.Evaluate(cat, in); err != nil {
@@ -40,7 +40,7 @@ func BenchmarkEvaluateYear(b *testing.B) {
 	cat := controls.Default()
 	in := controls.Input{
 		Tenant: "bench", From: start, To: start.AddDate(1, 0, 0),
-		Records: plant(benchSites, start, 365), Integrity: controls.Integrity{Entries: n},
+		Records: plant(benchSites, start, 365), Integrity: &controls.Integrity{Entries: n},
 	}
 	for b.Loop() {
 		if _, err := controls.Evaluate(cat, in); err != nil {

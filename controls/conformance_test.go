@@ -66,7 +66,7 @@ func runScenario(t *testing.T, dir string) {
 		From:      from,
 		To:        to,
 		Records:   slices.Values(records),
-		Integrity: controls.Integrity{Entries: len(records)},
+		Integrity: &controls.Integrity{Entries: len(records)},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -53,7 +53,7 @@ func evaluate(t *testing.T, from, to, overrides string, lines ...string) *contro
 	f, _ := waarborg.ParseTime(from)
 	e, _ := waarborg.ParseTime(to)
 	res, err := controls.Evaluate(cat, controls.Input{Tenant: "t", From: f, To: e,
-		Records: slices.Values(records), Integrity: controls.Integrity{Entries: len(records)}})
+		Records: slices.Values(records), Integrity: &controls.Integrity{Entries: len(records)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -694,7 +694,7 @@ func TestIncidents(t *testing.T) {
 
 func TestIntegrity(t *testing.T) {
 	res, err := controls.Evaluate(controls.Default(), controls.Input{Tenant: "t",
-		Integrity: controls.Integrity{Entries: 10, Tampered: []string{"r2", "r1"}, InconsistentCheckpoints: []string{"7"}}})
+		Integrity: &controls.Integrity{Entries: 10, Tampered: []string{"r2", "r1"}, InconsistentCheckpoints: []string{"7"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

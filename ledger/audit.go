@@ -43,18 +43,26 @@ const (
 // matches the rebuilt tree at its size is consistent with every other such
 // checkpoint, the newest included.
 func Verify(ctx context.Context, s waarborg.Store, tenant string, verifier note.Verifier, deployment string) (*Report, error) {
-	return VerifyEach(ctx, s, tenant, verifier, deployment, nil)
+	return VerifyEach(ctx, s, tenant, verifier, deployment, 0, nil)
 }
 
-// VerifyEach is Verify that also hands each entry's record, parsed on all
-// cores, to each in log order: one read of the log serves a full check and
-// an evaluation over every record. An entry whose content no longer parses
-// is reported tampered; no tampered entry is handed on.
-func VerifyEach(ctx context.Context, s waarborg.Store, tenant string, verifier note.Verifier, deployment string, each func(*waarborg.Record)) (*Report, error) {
+// VerifyEach is Verify of the first upTo entries (0: all) that also hands
+// each entry's record, parsed on all cores, to each in log order: one read
+// of the log serves a full check and an evaluation over every record. An
+// entry whose content no longer parses is reported tampered; no tampered
+// entry is handed on. Checkpoints beyond upTo are not checked.
+func VerifyEach(ctx context.Context, s waarborg.Store, tenant string, verifier note.Verifier, deployment string, upTo uint64, each func(*waarborg.Record)) (*Report, error) {
 	rep := &Report{Tenant: tenant}
 	cps, err := s.Checkpoints(ctx, tenant)
 	if err != nil {
 		return nil, err
+	}
+	if upTo > 0 {
+		n := 0
+		for n < len(cps) && cps[n].Size <= upTo {
+			n++
+		}
+		cps = cps[:n]
 	}
 	rep.Checkpoints = len(cps)
 	rng := factory.NewEmptyRange(0)
@@ -71,7 +79,7 @@ func VerifyEach(ctx context.Context, s waarborg.Store, tenant string, verifier n
 	}
 	var tile []byte
 	tileIndex := ^uint64(0)
-	err = hashEntries(ctx, s, tenant, each != nil, func(st *waarborg.Stored, content [32]byte, leafHash []byte, rec *waarborg.Record) error {
+	err = hashEntries(ctx, s, tenant, upTo, each != nil, func(st *waarborg.Stored, content [32]byte, leafHash []byte, rec *waarborg.Record) error {
 		for st.Index > rng.End() { // rows removed from the store
 			rep.Problems = append(rep.Problems, Problem{Index: rng.End(), Reason: Missing})
 			_ = rng.Append(make([]byte, hashSize), nil)
@@ -132,10 +140,14 @@ func VerifyEach(ctx context.Context, s waarborg.Store, tenant string, verifier n
 // at once, hashing each where it is read, and calls fn in index order with
 // each content hash and leaf hash. Reading rows is the cost of a full check;
 // it is what runs in parallel.
-func hashEntries(ctx context.Context, s waarborg.Store, tenant string, parse bool, fn func(st *waarborg.Stored, content [32]byte, leafHash []byte, rec *waarborg.Record) error) error {
+func hashEntries(ctx context.Context, s waarborg.Store, tenant string, upTo uint64, parse bool, fn func(st *waarborg.Stored, content [32]byte, leafHash []byte, rec *waarborg.Record) error) error {
 	size, err := s.Size(ctx, tenant)
 	if err != nil {
 		return err
+	}
+	last := uint64(1 << 40) // the last segment reads to the end of the stored rows, whatever Size said
+	if upTo > 0 {
+		size, last = min(size, upTo), upTo
 	}
 	const segment = 1 << 15
 	type hashed struct {
@@ -185,9 +197,9 @@ func hashEntries(ctx context.Context, s waarborg.Store, tenant string, parse boo
 				if !ok {
 					return
 				}
-				to := from + segment
+				to := min(from+segment, last)
 				if from >= size {
-					to = 1 << 40
+					to = last
 				}
 				var h hashed
 				for st, err := range s.Records(ctx, tenant, from, to) {

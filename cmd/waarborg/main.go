@@ -42,6 +42,7 @@ commands:
   ingest   append JSON Lines records from files (or - for stdin) to the ledger
   verify   re-hash every record, rebuild each log, check every checkpoint
   proof    print an inclusion or consistency proof as JSON
+  controls evaluate the control catalog over a tenant's records for a period
   key      print the verifier key of the checkpoints
   serve    run the HTTP API
   demo     generate a simulated plant's history, ingest it and serve it
@@ -73,6 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		"key":      cmdKey,
 		"serve":    cmdServe,
 		"demo":     cmdDemo,
+		"controls": cmdControls,
 		"simulate": cmdSimulate,
 	}
 	switch args[0] {
