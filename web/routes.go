@@ -18,6 +18,7 @@ func (s *server) routes() {
 	s.mux.HandleFunc("GET /api/v1/tenants/{tenant}/records/{id}", s.getRecord)
 	s.mux.HandleFunc("GET /api/v1/tenants/{tenant}/checkpoint", s.getCheckpoint)
 	s.mux.HandleFunc("GET /api/v1/tenants/{tenant}/consistency", s.getConsistency)
+	s.mux.HandleFunc("GET /api/v1/tenants/{tenant}/controls", s.getControls)
 	s.mux.HandleFunc(routeHealth, s.health)
 	s.mux.Handle(routeMetrics, promhttp.HandlerFor(s.metrics.gatherer, promhttp.HandlerOpts{
 		// One failing collector (the store's sizes) must not hide the rest.

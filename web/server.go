@@ -17,6 +17,11 @@ import (
 
 	"github.com/waarborg/waarborg"
 	"github.com/waarborg/waarborg/ledger"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/waarborg/waarborg/assess"
+	"github.com/waarborg/waarborg/controls"
 )
 
 // DefaultMaxBody is the largest request body accepted when Deps.MaxBody is 0.
@@ -26,7 +31,12 @@ const DefaultMaxBody = 32 << 20
 type Deps struct {
 	Ledger *ledger.Ledger
 	Store  waarborg.Store
-	Logger *slog.Logger // nil: no request logs
+	// Verifier and Deployment let the server re-check logs (controls' LM-03).
+	Verifier   note.Verifier
+	Deployment string
+	// Catalog is the control catalog in force (nil: controls.Default()).
+	Catalog *controls.Catalog
+	Logger  *slog.Logger // nil: no request logs
 	// Metrics receives the server's collectors and is what /metrics
 	// serves; nil gives the server a registry of its own.
 	Metrics *prometheus.Registry
@@ -37,29 +47,36 @@ type Deps struct {
 }
 
 type server struct {
-	ledger  *ledger.Ledger
-	store   waarborg.Store
-	log     *slog.Logger
-	metrics *metrics
-	maxBody int64
-	mux     *http.ServeMux
+	ledger    *ledger.Ledger
+	store     waarborg.Store
+	assessLog assess.Log
+	catalog   *controls.Catalog
+	log       *slog.Logger
+	metrics   *metrics
+	maxBody   int64
+	mux       *http.ServeMux
 }
 
 // NewServer returns the HTTP handler of the API. It is safe for concurrent
 // use; a POST of records answers only once the accepted ones are durable.
 func NewServer(deps Deps) http.Handler {
 	s := &server{
-		ledger:  deps.Ledger,
-		store:   deps.Store,
-		log:     deps.Logger,
-		maxBody: deps.MaxBody,
-		mux:     http.NewServeMux(),
+		ledger:    deps.Ledger,
+		store:     deps.Store,
+		assessLog: assess.Log{Store: deps.Store, Ledger: deps.Ledger, Verifier: deps.Verifier, Deployment: deps.Deployment},
+		catalog:   deps.Catalog,
+		log:       deps.Logger,
+		maxBody:   deps.MaxBody,
+		mux:       http.NewServeMux(),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBody
+	}
+	if s.catalog == nil {
+		s.catalog = controls.Default()
 	}
 	reg := deps.Metrics
 	if reg == nil {

@@ -67,11 +67,13 @@ func newFixture(tb testing.TB, maxBody int64) *fixture {
 	})
 	logs := &syncBuffer{}
 	srv := httptest.NewServer(NewServer(Deps{
-		Ledger:  l,
-		Store:   store,
-		Logger:  slog.New(slog.NewJSONHandler(logs, nil)),
-		Metrics: prometheus.NewRegistry(),
-		MaxBody: maxBody,
+		Ledger:     l,
+		Store:      store,
+		Verifier:   verifier,
+		Deployment: "test.example",
+		Logger:     slog.New(slog.NewJSONHandler(logs, nil)),
+		Metrics:    prometheus.NewRegistry(),
+		MaxBody:    maxBody,
 	}))
 	tb.Cleanup(srv.Close)
 	client := srv.Client()

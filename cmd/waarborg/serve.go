@@ -58,11 +58,13 @@ func serveData(ctx context.Context, e *env, d *data, addr string, maxBody int64,
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := &http.Server{
 		Handler: web.NewServer(web.Deps{
-			Ledger:  d.ledger,
-			Store:   d.store,
-			Logger:  logger,
-			Metrics: reg,
-			MaxBody: maxBody,
+			Ledger:     d.ledger,
+			Store:      d.store,
+			Verifier:   d.verifier,
+			Deployment: d.deployment,
+			Logger:     logger,
+			Metrics:    reg,
+			MaxBody:    maxBody,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		// Long enough for a full batch over a slow link, short enough that

@@ -1,0 +1,38 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/waarborg/waarborg"
+	"github.com/waarborg/waarborg/assess"
+)
+
+// getControls answers with the result document of the controls spec for
+// the period [?from=, ?to=) (dates as UTC midnights, or RFC 3339 instants).
+func (s *server) getControls(w http.ResponseWriter, r *http.Request) {
+	tenant, err := tenantValue(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var bounds [2]time.Time
+	for i, name := range []string{"from", "to"} {
+		v := r.URL.Query().Get(name)
+		t, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			t, err = time.Parse(time.RFC3339Nano, v)
+		}
+		if err != nil {
+			s.writeError(w, r, waarborg.Errorf(waarborg.EINVALID, "?%s= must be YYYY-MM-DD or an RFC 3339 time, got %q", name, v))
+			return
+		}
+		bounds[i] = t.UTC()
+	}
+	res, err := assess.Run(r.Context(), s.assessLog, s.catalog, tenant, bounds[0], bounds[1])
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, res)
+}
