@@ -116,7 +116,9 @@ func ingestFile(ctx context.Context, e *env, l *ledger.Ledger, name string, prog
 		}
 	}
 
-	workers := runtime.GOMAXPROCS(0)
+	// One core is the ledger writer's: parsing on all of them would slow the
+	// one serial stage down.
+	workers := max(1, runtime.GOMAXPROCS(0)-1)
 	toParse := make(chan *chunk, workers)
 	ordered := make(chan *chunk, workers+4)
 	var wg sync.WaitGroup
@@ -163,7 +165,7 @@ func ingestFile(ctx context.Context, e *env, l *ledger.Ledger, name string, prog
 		c    *chunk
 		wait func() ([]ledger.Result, error)
 	}
-	inflight := make(chan queued, 8)
+	inflight := make(chan queued, 16)
 	var err error
 	reported := make(chan struct{})
 	go func() {
