@@ -12,18 +12,20 @@ const LeafVersion = "waarborg-leaf/v1"
 // each ending in "\n", that anyone can recompute from the record and its
 // receipt time.
 func Leaf(tenant, id string, receivedAt time.Time, contentHash [32]byte) []byte {
-	return AppendLeaf(make([]byte, 0, len(LeafVersion)+len(tenant)+len(id)+24+64+5), tenant, id, receivedAt, contentHash)
+	return AppendLeaf(make([]byte, 0, len(LeafVersion)+len(tenant)+len(id)+24+64+5), tenant, id, FormatReceived(receivedAt), contentHash)
 }
 
-// AppendLeaf appends the leaf of a record to b.
-func AppendLeaf(b []byte, tenant, id string, receivedAt time.Time, contentHash [32]byte) []byte {
+// AppendLeaf appends the leaf of a record to b; received is the receipt
+// time as FormatReceived gives it, so that a batch received at one instant
+// formats it once.
+func AppendLeaf(b []byte, tenant, id, received string, contentHash [32]byte) []byte {
 	b = append(b, LeafVersion...)
 	b = append(b, '\n')
 	b = append(b, tenant...)
 	b = append(b, '\n')
 	b = append(b, id...)
 	b = append(b, '\n')
-	b = receivedAt.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z")
+	b = append(b, received...)
 	b = append(b, '\n')
 	b = hex.AppendEncode(b, contentHash[:])
 	return append(b, '\n')

@@ -278,6 +278,7 @@ func (l *Ledger) commit(batch []*request, final bool) error {
 		trees[i] = t
 	}
 	var leafBuf []byte
+	received := waarborg.FormatReceived(now)
 	err := l.cfg.Store.Update(ctx, func(tx waarborg.Tx) error {
 		for i, w := range order {
 			t := trees[i]
@@ -293,7 +294,7 @@ func (l *Ledger) commit(batch []*request, final bool) error {
 						if p.Index != t.size() {
 							return fmt.Errorf("store gave index %d to a leaf that is number %d", p.Index, t.size())
 						}
-						leafBuf = waarborg.AppendLeaf(leafBuf[:0], w.tenant, p.Record.ID, p.ReceivedAt, p.Hash)
+						leafBuf = waarborg.AppendLeaf(leafBuf[:0], w.tenant, p.Record.ID, received, p.Hash)
 						t.append(hasher.HashLeaf(leafBuf))
 						res.Outcome, res.Index = Accepted, p.Index
 					case p.Existing == p.Hash:
