@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"iter"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -191,13 +192,13 @@ type tx struct {
 	db         *DB
 	tx         *sql.Tx
 	ctx        context.Context
-	insertIDs  *sql.Stmt
+	insertMany map[int]*sql.Stmt // by rows
 	newTenants []string
 }
 
 func (t *tx) close() {
-	if t.insertIDs != nil {
-		t.insertIDs.Close()
+	for _, st := range t.insertMany {
+		st.Close()
 	}
 }
 
@@ -229,73 +230,127 @@ func (t *tx) Add(tenant string, first uint64, recs []*waarborg.Pending) error {
 	if err != nil {
 		return err
 	}
-	// Claim the ids first: each new one gets the next index.
-	next := first
-	var added []*waarborg.Pending
-	args := make([]any, 0, chunk*3)
-	for len(recs) > 0 {
-		n := min(len(recs), chunk)
-		part := recs[:n]
-		recs = recs[n:]
-		if n == chunk {
-			if t.insertIDs == nil {
-				q := "INSERT INTO ids (tenant, id, idx) VALUES " +
-					strings.TrimSuffix(strings.Repeat("(?,?,?),", chunk), ",") + " ON CONFLICT DO NOTHING"
-				if t.insertIDs, err = t.tx.PrepareContext(t.ctx, q); err != nil {
-					return fmt.Errorf("prepare insert: %w", err)
-				}
-			}
-			if _, err := t.tx.ExecContext(t.ctx, "SAVEPOINT chunk"); err != nil {
-				return err
-			}
-			args = args[:0]
-			for i, p := range part {
-				args = append(args, tid, p.Record.ID, int64(next)+int64(i))
-			}
-			res, err := t.insertIDs.ExecContext(t.ctx, args...)
-			if err != nil {
-				return fmt.Errorf("insert ids: %w", err)
-			}
-			if affected, _ := res.RowsAffected(); affected == int64(n) {
-				if _, err := t.tx.ExecContext(t.ctx, "RELEASE chunk"); err != nil {
-					return err
-				}
-				for i, p := range part {
-					p.Added, p.Index = true, next+uint64(i)
-				}
-				added = append(added, part...)
-				next += uint64(n)
-				continue
-			}
-			// Some ids are held already (a re-send or a conflict): undo the
-			// chunk and take it one by one, so that indexes stay contiguous.
-			if _, err := t.tx.ExecContext(t.ctx, "ROLLBACK TO chunk"); err != nil {
-				return fmt.Errorf("undo partial insert: %w", err)
-			}
-			if _, err := t.tx.ExecContext(t.ctx, "RELEASE chunk"); err != nil {
-				return err
-			}
+	ok, err := t.addNew(tid, first, recs)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if err := t.addOneByOne(tid, first, recs); err != nil {
+			return err
 		}
-		for _, p := range part {
-			res, err := t.tx.ExecContext(t.ctx, "INSERT INTO ids (tenant, id, idx) VALUES (?,?,?) ON CONFLICT DO NOTHING", tid, p.Record.ID, int64(next))
-			if err != nil {
-				return fmt.Errorf("insert id: %w", err)
-			}
-			if affected, _ := res.RowsAffected(); affected == 1 {
-				p.Added, p.Index = true, next
-				added = append(added, p)
-				next++
-				continue
-			}
-			if p.Existing, err = t.existingHash(tid, first, p.Record.ID, added); err != nil {
-				return err
-			}
+	}
+	added := recs[:0:0]
+	for _, p := range recs {
+		if p.Added {
+			added = append(added, p)
 		}
 	}
 	if len(added) == 0 {
 		return nil
 	}
 	return t.writeEntries(tid, first, added)
+}
+
+// addNew claims the ids of a batch in which every id is new, which is what
+// a feed sends: each record gets the next index in batch order. The ids are
+// inserted in sorted order, many rows a statement, since a B-tree takes
+// sorted keys fastest. It reports false, having changed nothing, when any
+// id is held already or repeats within the batch.
+func (t *tx) addNew(tid int64, first uint64, recs []*waarborg.Pending) (bool, error) {
+	type claim struct {
+		id  string
+		idx int64
+	}
+	order := make([]claim, len(recs))
+	for i, p := range recs {
+		order[i] = claim{p.Record.ID, int64(first) + int64(i)}
+	}
+	slices.SortFunc(order, func(a, b claim) int { return strings.Compare(a.id, b.id) })
+	for i := 1; i < len(order); i++ {
+		if order[i].id == order[i-1].id {
+			return false, nil
+		}
+	}
+	if _, err := t.tx.ExecContext(t.ctx, "SAVEPOINT batch"); err != nil {
+		return false, err
+	}
+	args := make([]any, 0, chunk*3)
+	for len(order) > 0 {
+		n := min(len(order), chunk)
+		stmt, err := t.insertIDs(n)
+		if err != nil {
+			return false, err
+		}
+		args = args[:0]
+		for _, c := range order[:n] {
+			args = append(args, tid, c.id, c.idx)
+		}
+		order = order[n:]
+		res, err := stmt.ExecContext(t.ctx, args...)
+		if err != nil {
+			return false, fmt.Errorf("insert ids: %w", err)
+		}
+		if affected, _ := res.RowsAffected(); affected != int64(n) {
+			// A re-send or a conflict: undo, and let the caller go one by one.
+			if _, err := t.tx.ExecContext(t.ctx, "ROLLBACK TO batch"); err != nil {
+				return false, fmt.Errorf("undo partial insert: %w", err)
+			}
+			_, err := t.tx.ExecContext(t.ctx, "RELEASE batch")
+			return false, err
+		}
+	}
+	if _, err := t.tx.ExecContext(t.ctx, "RELEASE batch"); err != nil {
+		return false, err
+	}
+	for i, p := range recs {
+		p.Added, p.Index = true, first+uint64(i)
+	}
+	return true, nil
+}
+
+// insertIDs returns the statement that inserts n ids, skipping held ones.
+func (t *tx) insertIDs(n int) (*sql.Stmt, error) {
+	if t.insertMany == nil {
+		t.insertMany = map[int]*sql.Stmt{}
+	}
+	if st, ok := t.insertMany[n]; ok {
+		return st, nil
+	}
+	q := "INSERT INTO ids (tenant, id, idx) VALUES " + strings.TrimSuffix(strings.Repeat("(?,?,?),", n), ",") + " ON CONFLICT DO NOTHING"
+	st, err := t.tx.PrepareContext(t.ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("prepare insert: %w", err)
+	}
+	t.insertMany[n] = st
+	return st, nil
+}
+
+// addOneByOne claims ids in batch order, one statement each: the path of
+// re-sends and conflicts, where indexes must stay contiguous around the
+// records that are not added.
+func (t *tx) addOneByOne(tid int64, first uint64, recs []*waarborg.Pending) error {
+	stmt, err := t.insertIDs(1)
+	if err != nil {
+		return err
+	}
+	next := first
+	var added []*waarborg.Pending
+	for _, p := range recs {
+		res, err := stmt.ExecContext(t.ctx, tid, p.Record.ID, int64(next))
+		if err != nil {
+			return fmt.Errorf("insert id: %w", err)
+		}
+		if affected, _ := res.RowsAffected(); affected == 1 {
+			p.Added, p.Index = true, next
+			added = append(added, p)
+			next++
+			continue
+		}
+		if p.Existing, err = t.existingHash(tid, first, p.Record.ID, added); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // existingHash returns the content hash of the entry that holds id: one
