@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/transparency-dev/merkle/proof"
@@ -259,4 +260,38 @@ func TestVerifyFindsTampering(t *testing.T) {
 	if fmt.Sprint(ids) != "[r123:tampered r456:tampered]" {
 		t.Errorf("problems = %v, want r123 and r456 tampered", ids)
 	}
+}
+
+// A record that arrives gets a checkpoint within CheckpointEvery, with no
+// further appends and no Close.
+func TestCheckpointWithinASecond(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		f := newFixture(t)
+		l := ledger.Open(ledger.Config{Store: f.store, Signer: f.signer, Deployment: "test.example"})
+		defer l.Close()
+		start := time.Now()
+		for i := range 3 {
+			if _, err := l.Append(ctx, []*waarborg.Record{storetest.Record(t, "acme", fmt.Sprint("r", i), i)}); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(300 * time.Millisecond) // fake time: records keep arriving
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		cps, err := f.store.Checkpoints(ctx, "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cps) == 0 || cps[len(cps)-1].Size != 3 {
+			t.Fatalf("checkpoints %+v, want the last one of size 3", cps)
+		}
+		prev := start
+		for _, cp := range cps {
+			if gap := cp.SignedAt.Sub(prev); gap > time.Second+time.Millisecond {
+				t.Errorf("checkpoint of size %d came %v after the previous one", cp.Size, gap)
+			}
+			prev = cp.SignedAt
+		}
+	})
 }
