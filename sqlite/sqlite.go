@@ -45,7 +45,7 @@ var _ waarborg.Store = (*DB)(nil)
 func Open(ctx context.Context, path string) (*DB, error) {
 	dsn := func(extra string) string {
 		q := url.Values{}
-		for _, p := range []string{"page_size(16384)", "journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "cache_size(-131072)", "temp_store(MEMORY)"} {
+		for _, p := range []string{"page_size(4096)", "journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "cache_size(-524288)", "temp_store(MEMORY)"} {
 			q.Add("_pragma", p)
 		}
 		if extra != "" {
