@@ -56,3 +56,16 @@ func WeekLabel(t time.Time) string {
 	y, w := t.UTC().ISOWeek()
 	return fmt.Sprintf("%04d-W%02d", y, w)
 }
+
+// ParseBound reads a period bound: a date as its UTC midnight (controls.md:
+// "from and to given as dates mean midnight UTC"), or an RFC 3339 instant.
+func ParseBound(s string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, Errorf(EINVALID, "want YYYY-MM-DD or an RFC 3339 time, got %q", s)
+	}
+	return t.UTC(), nil
+}

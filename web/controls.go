@@ -18,16 +18,12 @@ func (s *server) getControls(w http.ResponseWriter, r *http.Request) {
 	}
 	var bounds [2]time.Time
 	for i, name := range []string{"from", "to"} {
-		v := r.URL.Query().Get(name)
-		t, err := time.Parse(time.DateOnly, v)
+		t, err := waarborg.ParseBound(r.URL.Query().Get(name))
 		if err != nil {
-			t, err = time.Parse(time.RFC3339Nano, v)
-		}
-		if err != nil {
-			s.writeError(w, r, waarborg.Errorf(waarborg.EINVALID, "?%s= must be YYYY-MM-DD or an RFC 3339 time, got %q", name, v))
+			s.writeError(w, r, waarborg.Errorf(waarborg.EINVALID, "?%s=: %s", name, waarborg.ErrorMessage(err)))
 			return
 		}
-		bounds[i] = t.UTC()
+		bounds[i] = t
 	}
 	res, err := assess.Run(r.Context(), s.assessLog, s.catalog, tenant, bounds[0], bounds[1])
 	if err != nil {

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"time"
 
+	"github.com/waarborg/waarborg"
 	"github.com/waarborg/waarborg/assess"
 	"github.com/waarborg/waarborg/controls"
 )
@@ -32,11 +32,11 @@ func cmdControls(ctx context.Context, e *env, args []string) error {
 		}
 		return errUsage
 	}
-	start, err := parseDay(*from)
+	start, err := waarborg.ParseBound(*from)
 	if err != nil {
 		return fmt.Errorf("--from: %w", err)
 	}
-	end, err := parseDay(*to)
+	end, err := waarborg.ParseBound(*to)
 	if err != nil {
 		return fmt.Errorf("--to: %w", err)
 	}
@@ -65,16 +65,4 @@ func cmdControls(ctx context.Context, e *env, args []string) error {
 		return enc.Encode(res)
 	}
 	return res.WriteTable(e.stdout)
-}
-
-// parseDay reads a date as its UTC midnight, or an RFC 3339 instant.
-func parseDay(s string) (time.Time, error) {
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("want YYYY-MM-DD or an RFC 3339 time, got %q", s)
-	}
-	return t.UTC(), nil
 }
