@@ -135,9 +135,27 @@ func (l *Ledger) Enqueue(ctx context.Context, recs []*waarborg.Record) (wait fun
 	return func() ([]Result, error) {
 		// Once queued, a request is committed or failed as a whole; waiting
 		// for it keeps the caller from reporting a record lost that was kept.
-		<-r.done
+		if err := l.wait(r); err != nil {
+			return nil, err
+		}
 		return r.results, r.err
 	}, nil
+}
+
+// wait waits for a queued request. A request that entered the queue after
+// the writer's last drain is never run: it fails with ErrClosed.
+func (l *Ledger) wait(r *request) error {
+	select {
+	case <-r.done:
+		return nil
+	case <-l.done:
+		select {
+		case <-r.done: // run before the writer stopped
+			return nil
+		default:
+			return ErrClosed
+		}
+	}
 }
 
 // Sync makes a checkpoint of tenant's log now if its latest one does not
@@ -147,7 +165,10 @@ func (l *Ledger) Sync(ctx context.Context, tenant string) (*waarborg.Checkpoint,
 	if err := l.queue(ctx, r); err != nil {
 		return nil, err
 	}
-	if <-r.done; r.err != nil {
+	if err := l.wait(r); err != nil {
+		return nil, err
+	}
+	if r.err != nil {
 		return nil, r.err
 	}
 	return l.cfg.Store.Checkpoint(ctx, tenant, 0)

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -294,4 +295,37 @@ func TestCheckpointWithinASecond(t *testing.T) {
 			prev = cp.SignedAt
 		}
 	})
+}
+
+// After Close, appends fail at once with ErrClosed; none waits for ever on
+// a writer that has stopped.
+func TestAppendAfterClose(t *testing.T) {
+	f := newFixture(t)
+	l := f.open()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		for i := range 50 {
+			_, err := l.Append(context.Background(), []*waarborg.Record{storetest.Record(t, "acme", fmt.Sprint("r", i), i)})
+			if !errors.Is(err, ledger.ErrClosed) {
+				done <- fmt.Errorf("Append after Close: %v, want ErrClosed", err)
+				return
+			}
+		}
+		if _, err := l.Sync(context.Background(), "acme"); !errors.Is(err, ledger.ErrClosed) {
+			done <- fmt.Errorf("Sync after Close: %v, want ErrClosed", err)
+			return
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Append after Close hangs")
+	}
 }
