@@ -26,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) waarborg.Store) {
 		{"Tiles", testTiles},
 		{"Checkpoints", testCheckpoints},
 		{"RollbackKeepsNothing", testRollback},
+		{"Corrections", testCorrections},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -226,4 +227,30 @@ func testRollback(t *testing.T, s waarborg.Store) {
 	}
 	// The tenant is usable afterwards.
 	add(t, s, "acme", 0, pending(Record(t, "acme", "x", 1)))
+}
+
+func testCorrections(t *testing.T, s waarborg.Store) {
+	ctx := context.Background()
+	correction := func(id, corrects string) *waarborg.Record {
+		line := fmt.Sprintf(`{"id":%q,"tenant":"acme","source":"corp/mes","type":"correction","time":"2026-03-02T06:00:00Z","actor":"qa","data":{"corrects":%q,"type":"historian.sample","reason":"sensor swap","data":{"tag":"t1","value":7}}}`, id, corrects)
+		r, err := waarborg.ParseRecord([]byte(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	// A correction may arrive before the record it names.
+	add(t, s, "acme", 0, pending(correction("c1", "a"), Record(t, "acme", "a", 1), correction("c2", "a"), correction("c3", "b")))
+	ids, err := s.Corrections(ctx, "acme", "a")
+	if err != nil || fmt.Sprint(ids) != "[c1 c2]" {
+		t.Errorf("Corrections(a) = %v, %v; want [c1 c2]", ids, err)
+	}
+	// The corrected record stays as it was sent.
+	st, err := s.Record(ctx, "acme", "a")
+	if err != nil || !bytes.Equal(st.Canonical, Record(t, "acme", "a", 1).Canonical) {
+		t.Errorf("corrected record changed: %v", err)
+	}
+	if ids, err := s.Corrections(ctx, "acme", "zzz"); err != nil || len(ids) != 0 {
+		t.Errorf("Corrections of an uncorrected id = %v, %v", ids, err)
+	}
 }
