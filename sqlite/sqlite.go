@@ -43,19 +43,17 @@ var _ waarborg.Store = (*DB)(nil)
 // Open opens (creating if needed) the database at path. Commits are durable
 // (WAL with synchronous=FULL): an Update that returned survives power loss.
 func Open(ctx context.Context, path string) (*DB, error) {
-	dsn := func(extra string) string {
+	dsn := func(extra ...string) string {
 		q := url.Values{}
-		for _, p := range []string{"page_size(4096)", "journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "cache_size(-524288)", "temp_store(MEMORY)"} {
+		for _, p := range append([]string{"page_size(4096)", "journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "temp_store(MEMORY)"}, extra...) {
 			q.Add("_pragma", p)
-		}
-		if extra != "" {
-			q.Add("_pragma", extra)
 		}
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 	}
-	// The writer never checkpoints the WAL itself: a background connection
-	// does, so that copying pages into the database is off the commit path.
-	w, err := sql.Open("sqlite", dsn("wal_autocheckpoint(0)"))
+	// The writer keeps a large cache: the id index it updates on every
+	// append grows with the log. It never checkpoints the WAL itself: a
+	// background connection does, off the commit path.
+	w, err := sql.Open("sqlite", dsn("cache_size(-524288)", "wal_autocheckpoint(0)"))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -67,7 +65,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	// Readers map the file: proofs and scans read pages without a system call each.
-	r, err := sql.Open("sqlite", dsn("query_only(1)")+"&_pragma=mmap_size(1073741824)")
+	r, err := sql.Open("sqlite", dsn("query_only(1)", "mmap_size(1073741824)", "cache_size(-32768)"))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
