@@ -178,6 +178,10 @@ func (r *Record) envelope(v *jcs.Value) *RecordError {
 		return &RecordError{ID: r.ID, Field: "time", Rule: RuleFormat, Msg: "must be an RFC 3339 timestamp with an offset"}
 	}
 	r.Time = t
+	if strings.HasPrefix(r.Type, "exception.") && r.Actor == "" {
+		// A workflow action is worth only as much as who took it.
+		return &RecordError{ID: r.ID, Field: "actor", Rule: RuleRequired, Msg: "is required for " + r.Type}
+	}
 	return nil
 }
 
@@ -317,6 +321,11 @@ var schemas = map[string][]field{
 	"source.gap":        {req("detail", tString), req("since", tTime), opt("until", tTime), opt("expected_seq", tInt0), opt("received_seq", tInt0)},
 	"review.signoff":    {req("review", tString, "access-review", "monitoring-review"), req("period", tString), req("evidence_sha256", tString)},
 	"correction":        {req("corrects", tID), req("type", tString), req("reason", tString), req("data", tObject)},
+	// The exception workflow (docs/records-workflow.md): actions on a
+	// control's exception, by the person named in actor.
+	"exception.explain":   {req("control", tString), req("subject", tString), req("explanation", tString)},
+	"exception.remediate": {req("control", tString), req("subject", tString), req("remediation", tString)},
+	"exception.accept":    {req("control", tString), req("subject", tString), req("response", tString)},
 }
 
 // Types returns the record types of format v1.

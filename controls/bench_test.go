@@ -58,3 +58,22 @@ func BenchmarkGenerateYear(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMonitorEvaluate re-evaluates a year of a 3-site plant held by a
+// Monitor, as continuous monitoring does on each tick with new records.
+func BenchmarkMonitorEvaluate(b *testing.B) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	m, err := controls.NewMonitor(controls.Default(), "bench", start, start.AddDate(1, 0, 0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for r := range plant(benchSites, start, 365) {
+		m.Add(r)
+		n++
+	}
+	for b.Loop() {
+		m.Evaluate()
+	}
+	b.ReportMetric(float64(n), "records")
+}

@@ -58,7 +58,7 @@ func Evaluate(cat *Catalog, in Input) (*Result, error) {
 		return nil, waarborg.Errorf(waarborg.EINVALID, "evaluate controls: period ends (%s) before it starts (%s)",
 			to.Format(time.RFC3339), from.Format(time.RFC3339))
 	}
-	e := &engine{from: from, to: to, p: p, names: newNames(), activity: make(map[string]activity)}
+	e := newEngine(from, to, p)
 	if in.Records != nil {
 		for r := range in.Records {
 			if r != nil && (in.Tenant == "" || r.Tenant == in.Tenant) {
@@ -66,11 +66,25 @@ func Evaluate(cat *Catalog, in Input) (*Result, error) {
 			}
 		}
 	}
+	var integrity Integrity
+	if in.Integrity != nil {
+		integrity = *in.Integrity
+	}
+	return e.run(cat, in.Tenant, integrity), nil
+}
+
+func newEngine(from, to time.Time, p params) *engine {
+	return &engine{from: from, to: to, p: p, names: newNames(), activity: make(map[string]activity)}
+}
+
+// run corrects and indexes the projections added and runs every check. It
+// changes the projections: an engine runs once.
+func (e *engine) run(cat *Catalog, tenant string, integrity Integrity) *Result {
 	e.ids.freeze()
 	e.correct()
 	e.index()
 
-	res := &Result{Tenant: in.Tenant, From: from, To: to}
+	res := &Result{Tenant: tenant, From: e.from, To: e.to, Catalog: cat.InForce()}
 	checks := make([]check, len(cat.Controls))
 	at := func(id string) *check {
 		for i := range cat.Controls {
@@ -97,17 +111,13 @@ func Evaluate(cat *Catalog, in Input) (*Result, error) {
 	} {
 		fn(e, at(id))
 	}
-	var integrity Integrity
-	if in.Integrity != nil {
-		integrity = *in.Integrity
-	}
 	lm03(at("LM-03"), integrity)
 	wg.Wait()
 	for i := range cat.Controls {
 		res.Controls = append(res.Controls, checks[i].result(&cat.Controls[i]))
 	}
 	slices.SortFunc(res.Controls, func(a, b ControlResult) int { return strings.Compare(a.ID, b.ID) })
-	return res, nil
+	return res
 }
 
 // engine holds the projections of one evaluation: per record type, only the
@@ -169,6 +179,12 @@ type activity struct {
 }
 
 func (e *engine) add(r *waarborg.Record) {
+	if IsWorkflow(r.Type) {
+		// Acting on an exception is neither a control's population nor
+		// activity on the plant (AC-04): a terminated user's action would
+		// otherwise be an exception about exceptions.
+		return
+	}
 	if r.Actor != "" {
 		if a, ok := e.activity[r.Actor]; !ok || later(r.Time, r.ID, a.time, a.id) {
 			e.activity[r.Actor] = activity{r.Time, r.ID}

@@ -17,6 +17,35 @@ type Result struct {
 	To         time.Time       `json:"to"`         // in UTC
 	Checkpoint string          `json:"checkpoint"` // set by the caller: the signed checkpoint read, as text
 	Controls   []ControlResult `json:"controls"`   // sorted by ID
+	// Catalog is the catalog in force, beyond the fields of controls.md:
+	// what the result was evaluated against.
+	Catalog InForce `json:"catalog"`
+}
+
+// InForce is a catalog's version and the value of every parameter, in the
+// form Catalog.Override reads: control id → parameter name → value. A
+// control without parameters is absent.
+type InForce struct {
+	Version    int                          `json:"version"`
+	Parameters map[string]map[string]string `json:"parameters"`
+}
+
+// InForce returns the parameter values evaluation uses.
+func (c *Catalog) InForce() InForce {
+	in := InForce{Version: c.Version, Parameters: make(map[string]map[string]string)}
+	for _, ctl := range c.Controls {
+		for _, p := range ctl.Parameters {
+			if in.Parameters[ctl.ID] == nil {
+				in.Parameters[ctl.ID] = make(map[string]string)
+			}
+			v := p.Value
+			if v == "" {
+				v = p.Default
+			}
+			in.Parameters[ctl.ID][p.Name] = v
+		}
+	}
+	return in
 }
 
 // A ControlResult is the outcome of one control.

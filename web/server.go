@@ -22,6 +22,7 @@ import (
 
 	"github.com/waarborg/waarborg/assess"
 	"github.com/waarborg/waarborg/controls"
+	"github.com/waarborg/waarborg/monitor"
 )
 
 // DefaultMaxBody is the largest request body accepted when Deps.MaxBody is 0.
@@ -40,6 +41,9 @@ type Deps struct {
 	// Metrics receives the server's collectors and is what /metrics
 	// serves; nil gives the server a registry of its own.
 	Metrics *prometheus.Registry
+	// Monitor, if set, serves the current exceptions and their workflow
+	// (GET and POST …/exceptions) and the open-exceptions gauge.
+	Monitor *monitor.Service
 	// MaxBody bounds a request body in bytes (0: DefaultMaxBody). A batch
 	// over it is refused whole, so a client never has to guess which of
 	// its lines were kept.
@@ -51,6 +55,7 @@ type server struct {
 	store     waarborg.Store
 	assessLog assess.Log
 	catalog   *controls.Catalog
+	monitor   *monitor.Service
 	log       *slog.Logger
 	metrics   *metrics
 	maxBody   int64
@@ -65,6 +70,7 @@ func NewServer(deps Deps) http.Handler {
 		store:     deps.Store,
 		assessLog: assess.Log{Store: deps.Store, Ledger: deps.Ledger, Verifier: deps.Verifier, Deployment: deps.Deployment},
 		catalog:   deps.Catalog,
+		monitor:   deps.Monitor,
 		log:       deps.Logger,
 		maxBody:   deps.MaxBody,
 		mux:       http.NewServeMux(),
@@ -83,6 +89,9 @@ func NewServer(deps Deps) http.Handler {
 		reg = prometheus.NewRegistry()
 	}
 	s.metrics = newMetrics(reg, deps.Store)
+	if s.monitor != nil {
+		register(reg, &pendingCollector{monitor: s.monitor})
+	}
 	s.routes()
 	return s
 }

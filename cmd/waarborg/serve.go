@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/waarborg/waarborg/monitor"
 	"github.com/waarborg/waarborg/web"
 )
 
@@ -30,12 +32,22 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	}
 	addr := fs.String("addr", defAddr, "listen `address` (env WAARBORG_ADDR); port 0 picks a free one")
 	maxBody := fs.Int64("max-body", web.DefaultMaxBody, "largest request body in `bytes`; a larger batch is refused whole")
+	monitorFrom := fs.String("monitor-from", "", "start `date` (YYYY-MM-DD, UTC) of the period whose exceptions are monitored (default: January 1 of this year)")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: waarborg serve [--data DIR] [--addr HOST:PORT]")
+		fmt.Fprintln(e.stderr, "usage: waarborg serve [--data DIR] [--addr HOST:PORT] [--monitor-from YYYY-MM-DD]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return errUsage
+	}
+	from := monitor.DefaultFrom(time.Now())
+	if *monitorFrom != "" {
+		t, err := time.Parse(time.DateOnly, *monitorFrom)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "serve: --monitor-from must be YYYY-MM-DD, got %q\n", *monitorFrom)
+			return errUsage
+		}
+		from = t
 	}
 	logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
 
@@ -43,16 +55,30 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return serveData(ctx, e, d, *addr, *maxBody, logger, nil)
+	return serveMonitored(ctx, e, d, *addr, *maxBody, from, logger, nil)
 }
 
-// serveData serves an open data directory until ctx ends, then closes it.
-// ready, if set, runs once the server listens, with its URL.
+// serveData serves an open data directory until ctx ends, then closes it;
+// it monitors exceptions from the first day of this year. ready, if set,
+// runs once the server listens, with its URL.
 func serveData(ctx context.Context, e *env, d *data, addr string, maxBody int64, logger *slog.Logger, ready func(url string)) error {
+	return serveMonitored(ctx, e, d, addr, maxBody, monitor.DefaultFrom(time.Now()), logger, ready)
+}
+
+// serveMonitored is serveData with exceptions monitored from monitorFrom.
+func serveMonitored(ctx context.Context, e *env, d *data, addr string, maxBody int64, monitorFrom time.Time, logger *slog.Logger, ready func(url string)) error {
 	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return errors.Join(fmt.Errorf("listen: %w", err), d.Close())
 	}
+
+	// The monitor reads the store: it stops before the data directory closes.
+	mon := monitor.New(monitor.Config{Store: d.store, From: monitorFrom})
+	mctx, stopMonitor := context.WithCancel(ctx)
+	var monitoring sync.WaitGroup
+	monitoring.Go(func() {
+		mon.Run(mctx, func(err error) { logger.Warn("monitor", "err", err) })
+	})
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -65,6 +91,7 @@ func serveData(ctx context.Context, e *env, d *data, addr string, maxBody int64,
 			Logger:     logger,
 			Metrics:    reg,
 			MaxBody:    maxBody,
+			Monitor:    mon,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		// Long enough for a full batch over a slow link, short enough that
@@ -97,6 +124,8 @@ func serveData(ctx context.Context, e *env, d *data, addr string, maxBody int64,
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
+	stopMonitor()
+	monitoring.Wait()
 	// The ledger closes after the server, so that every request it let in
 	// is answered; closing signs the last checkpoints.
 	if cerr := d.Close(); cerr != nil {
