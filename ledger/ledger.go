@@ -92,7 +92,7 @@ func Open(cfg Config) *Ledger {
 		cfg.CheckpointEvery = time.Second
 	}
 	if cfg.MaxBatch <= 0 {
-		cfg.MaxBatch = 16384
+		cfg.MaxBatch = 32768
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Ledger{

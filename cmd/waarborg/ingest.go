@@ -165,7 +165,7 @@ func ingestFile(ctx context.Context, e *env, l *ledger.Ledger, name string, prog
 		c    *chunk
 		wait func() ([]ledger.Result, error)
 	}
-	inflight := make(chan queued, 8)
+	inflight := make(chan queued, 16)
 	var err error
 	reported := make(chan struct{})
 	go func() {
