@@ -149,7 +149,8 @@ func hashEntries(ctx context.Context, s waarborg.Store, tenant string, upTo uint
 	if upTo > 0 {
 		size, last = min(size, upTo), upTo
 	}
-	const segment = 1 << 15
+	// Small segments bound what is in flight: parsed records are large.
+	const segment = 1 << 12
 	type hashed struct {
 		entries []*waarborg.Stored
 		content [][32]byte

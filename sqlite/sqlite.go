@@ -64,8 +64,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	// Readers map the file: proofs and scans read pages without a system call each.
-	r, err := sql.Open("sqlite", dsn("query_only(1)", "mmap_size(1073741824)", "cache_size(-32768)"))
+	r, err := sql.Open("sqlite", dsn("query_only(1)", "cache_size(-32768)"))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
