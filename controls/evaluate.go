@@ -179,16 +179,16 @@ type activity struct {
 }
 
 func (e *engine) add(r *waarborg.Record) {
-	if IsWorkflow(r.Type) {
-		// Acting on an exception is neither a control's population nor
-		// activity on the plant (AC-04): a terminated user's action would
-		// otherwise be an exception about exceptions.
-		return
-	}
 	if r.Actor != "" {
 		if a, ok := e.activity[r.Actor]; !ok || later(r.Time, r.ID, a.time, a.id) {
 			e.activity[r.Actor] = activity{r.Time, r.ID}
 		}
+	}
+	if IsWorkflow(r.Type) {
+		// Acting on an exception is no control's population, but it is
+		// activity: AC-04 counts "any record of any type", and a terminated
+		// user who still works exceptions is what it is there to find.
+		return
 	}
 	v := env{r.ID, r.Time}
 	d := &r.Data

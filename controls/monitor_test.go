@@ -134,9 +134,10 @@ func TestWorkflow(t *testing.T) {
 	}
 }
 
-// Workflow records are no control's population, and acting on an exception
-// is no activity after termination (AC-04).
-func TestEvaluateIgnoresWorkflow(t *testing.T) {
+// Workflow records are no control's population, but acting on an exception
+// after one's termination is activity after termination (AC-04: "any record
+// of any type").
+func TestEvaluateWorkflowIsActivityOnly(t *testing.T) {
 	recs := []*waarborg.Record{
 		mustParse(t, `{"id":"h1","tenant":"t","source":"ede/hr","type":"hr.termination","time":"2026-01-02T00:00:00Z","data":{"user":"ann","effective":"2026-01-02T00:00:00Z"}}`),
 		mustParse(t, `{"id":"w1","tenant":"t","source":"waarborg/workflow","type":"exception.explain","time":"2026-01-05T00:00:00Z","actor":"ann","data":{"control":"AC-04","subject":"h1","explanation":"e"}}`),
@@ -148,8 +149,8 @@ func TestEvaluateIgnoresWorkflow(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range res.Controls {
-		if c.ID == "AC-04" && len(c.Exceptions) != 0 {
-			t.Errorf("AC-04 exceptions %+v", c.Exceptions)
+		if c.ID == "AC-04" && (len(c.Exceptions) != 1 || c.Exceptions[0].Subject != "h1" || c.Exceptions[0].Reasons[0] != "activity-after-termination") {
+			t.Errorf("AC-04 exceptions %+v, want h1 activity-after-termination", c.Exceptions)
 		}
 		if c.ID == "LM-03" && c.Population != 2 {
 			t.Errorf("LM-03 population %d, want 2", c.Population)
