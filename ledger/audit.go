@@ -149,8 +149,12 @@ func hashEntries(ctx context.Context, s waarborg.Store, tenant string, upTo uint
 	if upTo > 0 {
 		size, last = min(size, upTo), upTo
 	}
-	// Small segments bound what is in flight: parsed records are large.
-	const segment = 1 << 12
+	// Large segments make fewer queries; parsed records are large, so a pass
+	// that parses keeps fewer in flight.
+	segment := uint64(1 << 15)
+	if parse {
+		segment = 1 << 12
+	}
 	type hashed struct {
 		entries []*waarborg.Stored
 		content [][32]byte
