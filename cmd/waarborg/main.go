@@ -44,6 +44,7 @@ commands:
   proof    print an inclusion or consistency proof as JSON
   controls evaluate the control catalog over a tenant's records for a period
   key      print the verifier key of the checkpoints
+  bundle   evaluate a period and write its evidence bundle; verify-bundle checks one offline
   serve    run the HTTP API
   demo     generate a simulated plant's history, ingest it and serve it
   simulate write a simulated plant's history as JSON Lines (benchmark data)
@@ -76,6 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		"demo":     cmdDemo,
 		"controls": cmdControls,
 		"simulate": cmdSimulate,
+		"bundle":   cmdBundle, "verify-bundle": cmdVerifyBundle,
 	}
 	switch args[0] {
 	case "help", "-h", "--help":

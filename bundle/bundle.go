@@ -1,0 +1,134 @@
+// Package bundle writes the evidence bundle of an evaluation and verifies
+// one: a zip that lets an auditor re-derive every figure of the result from
+// the bundle alone, with the deployment's verifier key.
+//
+// The layout (format 1):
+//
+//	manifest.json         format, tenant, period, waarborg version, sizes,
+//	                      counts, SHA-256 of the catalog and of every other file
+//	checkpoint-start.txt  the signed checkpoint at the period's start
+//	                      (absent when no checkpoint was signed before it)
+//	checkpoint-end.txt    the signed checkpoint the evaluation read
+//	consistency.json      a ledger.ConsistencyProof from start to end
+//	                      (absent when the start size is 0)
+//	start-range.json      the compact range of the start tree
+//	entries.jsonl         every entry in [start size, end size), in order
+//	context.jsonl         every entry in [0, start size), in order, each with
+//	                      its inclusion proof against the end checkpoint
+//	catalog.json          the catalog in force, parameters included
+//	results.json          the controls result document of the evaluation
+//
+// Context is every entry before the start, not only those some control
+// happened to read: the evaluation read the whole log up to the end
+// checkpoint, so the re-run must see the same records to give the same
+// figures, and a complete context (indexes 0 to start-1, each proven) shows
+// that none was held back.
+//
+// The writing side joins the store, the ledger and the controls engine. The
+// verifying side (Verify) reads nothing but the bundle, and uses only the
+// standard library, the note package, the domain package, ledger's
+// verification functions and controls.Evaluate.
+package bundle
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"hash"
+	"io"
+	"time"
+
+	"github.com/waarborg/waarborg"
+)
+
+// Format is the bundle format version Write writes and Verify reads.
+const Format = 1
+
+// The files of a bundle.
+const (
+	FileManifest        = "manifest.json"
+	FileCheckpointStart = "checkpoint-start.txt"
+	FileCheckpointEnd   = "checkpoint-end.txt"
+	FileConsistency     = "consistency.json"
+	FileStartRange      = "start-range.json"
+	FileEntries         = "entries.jsonl"
+	FileContext         = "context.jsonl"
+	FileCatalog         = "catalog.json"
+	FileResults         = "results.json"
+)
+
+// Manifest is manifest.json.
+type Manifest struct {
+	Format          int       `json:"format"`
+	Tenant          string    `json:"tenant"`
+	From            time.Time `json:"from"`
+	To              time.Time `json:"to"`
+	WaarborgVersion string    `json:"waarborg_version"`
+	CatalogSHA256   string    `json:"catalog_sha256"`
+	StartSize       uint64    `json:"start_size"`
+	EndSize         uint64    `json:"end_size"`
+	Entries         uint64    `json:"entries"`    // lines of entries.jsonl
+	Context         uint64    `json:"context"`    // lines of context.jsonl
+	Controls        int       `json:"controls"`   // controls in results.json
+	Exceptions      int       `json:"exceptions"` // exceptions in results.json, all controls
+	// Files maps every other file of the bundle to its hex SHA-256, so that
+	// a file damaged in transit is named as such.
+	Files map[string]string `json:"files"`
+}
+
+// StartRange is start-range.json: the hashes of the perfect subtrees that
+// cover [0, Size), largest first (RFC 9162 node hashes).
+type StartRange struct {
+	Size   uint64   `json:"size"`
+	Hashes [][]byte `json:"hashes"`
+}
+
+// An Entry is one line of entries.jsonl or context.jsonl. Record is the
+// canonical JSON exactly as the leaf commits to it; Proof, on context lines
+// only, is the audit path of the entry in the end checkpoint's tree.
+type Entry struct {
+	Index         uint64          `json:"index"`
+	ID            string          `json:"id"`
+	ReceivedAt    string          `json:"received_at"`
+	ContentSHA256 string          `json:"content_sha256"`
+	Proof         [][]byte        `json:"proof,omitempty"`
+	Record        json.RawMessage `json:"record"`
+}
+
+// appendEntry appends the JSON line of a stored entry. The record goes in
+// as its bytes: an encoder would re-escape some of them, and the leaf
+// commits to these exact bytes.
+func appendEntry(b []byte, s *waarborg.Stored, proof [][]byte) ([]byte, error) {
+	head := struct {
+		Index         uint64   `json:"index"`
+		ID            string   `json:"id"`
+		ReceivedAt    string   `json:"received_at"`
+		ContentSHA256 string   `json:"content_sha256"`
+		Proof         [][]byte `json:"proof,omitempty"`
+	}{s.Index, s.ID, waarborg.FormatReceived(s.ReceivedAt), hex.EncodeToString(s.Hash[:]), proof}
+	h, err := json.Marshal(head)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, h[:len(h)-1]...)
+	b = append(b, `,"record":`...)
+	b = append(b, s.Canonical...)
+	return append(b, "}\n"...), nil
+}
+
+// hashingWriter counts and hashes what is written through it.
+type hashingWriter struct {
+	w io.Writer
+	d hash.Hash
+}
+
+func newHashingWriter(w io.Writer) *hashingWriter {
+	return &hashingWriter{w: w, d: sha256.New()}
+}
+
+func (hw *hashingWriter) Write(p []byte) (int, error) {
+	hw.d.Write(p)
+	return hw.w.Write(p)
+}
+
+func (hw *hashingWriter) sum() string { return hex.EncodeToString(hw.d.Sum(nil)) }
