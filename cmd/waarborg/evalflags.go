@@ -1,0 +1,49 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/waarborg/waarborg"
+	"github.com/waarborg/waarborg/controls"
+)
+
+// evalFlags are the flags of every command that evaluates the controls of a
+// tenant over a period: controls, bundle.
+type evalFlags struct {
+	tenant, from, to, catalog *string
+}
+
+func declareEvalFlags(fs *flag.FlagSet) *evalFlags {
+	return &evalFlags{
+		tenant:  fs.String("tenant", "", "the tenant to evaluate (required)"),
+		from:    fs.String("from", "", "first day of the period, YYYY-MM-DD (UTC midnight) or an RFC 3339 instant (required)"),
+		to:      fs.String("to", "", "the day after the period, YYYY-MM-DD or RFC 3339: the period is [from, to) (required)"),
+		catalog: fs.String("catalog", "", "JSON `file` of parameter overrides, e.g. {\"AC-04\": {\"revocation_window\": \"48h\"}}"),
+	}
+}
+
+func (f *evalFlags) complete() bool { return *f.tenant != "" && *f.from != "" && *f.to != "" }
+
+// period returns the parsed period and the catalog in force.
+func (f *evalFlags) period() (start, end time.Time, cat *controls.Catalog, err error) {
+	if start, err = waarborg.ParseBound(*f.from); err != nil {
+		return start, end, nil, fmt.Errorf("--from: %w", err)
+	}
+	if end, err = waarborg.ParseBound(*f.to); err != nil {
+		return start, end, nil, fmt.Errorf("--to: %w", err)
+	}
+	cat = controls.Default()
+	if *f.catalog != "" {
+		b, err := os.ReadFile(*f.catalog)
+		if err != nil {
+			return start, end, nil, err
+		}
+		if err := cat.Override(b); err != nil {
+			return start, end, nil, userError(err)
+		}
+	}
+	return start, end, cat, nil
+}
