@@ -39,7 +39,7 @@ func cmdBundle(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer d.Close()
-	res, err := assess.Run(ctx, assess.Log{Store: d.store, Ledger: d.ledger, Verifier: d.verifier, Deployment: d.deployment}, cat, *tenant, start, end)
+	res, err := assess.Run(ctx, d.assessLog(), cat, *tenant, start, end)
 	if err != nil {
 		return userError(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/waarborg/waarborg/assess"
 	"github.com/waarborg/waarborg/ledger"
 	"github.com/waarborg/waarborg/sqlite"
 )
@@ -134,4 +135,9 @@ func openKeys(dir string) (*data, error) {
 func verifierKeyText(d *data) (string, error) {
 	b, err := os.ReadFile(filepath.Join(d.dir, verifierFile))
 	return strings.TrimSpace(string(b)), err
+}
+
+// assessLog is the data directory's log as an assessment reads it.
+func (d *data) assessLog() assess.Log {
+	return assess.Log{Store: d.store, Ledger: d.ledger, Verifier: d.verifier, Deployment: d.deployment}
 }
