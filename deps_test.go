@@ -13,7 +13,7 @@ func TestDependencies(t *testing.T) {
 		t.Skip("go list:", err)
 	}
 	const mod = "github.com/waarborg/waarborg"
-	pure := map[string]bool{mod: true, mod + "/jcs": true, mod + "/ledger": true, mod + "/controls": true, mod + "/sim": true, mod + "/assess": true, mod + "/monitor": true, mod + "/oscal": true, mod + "/bundle": true}
+	pure := map[string]bool{mod: true, mod + "/jcs": true, mod + "/ledger": true, mod + "/controls": true, mod + "/sim": true, mod + "/assess": true, mod + "/monitor": true, mod + "/oscal": true, mod + "/bundle": true, mod + "/sample": true}
 	forbidden := []string{"database/sql", "net/http", "os", "os/exec", "modernc.org/", "github.com/jackc/", "github.com/prometheus/"}
 	adapters := map[string]bool{mod + "/sqlite": true, mod + "/postgres": true, mod + "/web": true}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
