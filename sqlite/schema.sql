@@ -32,13 +32,13 @@ CREATE TABLE corrections (
 	PRIMARY KEY (tenant, corrects, idx)
 ) WITHOUT ROWID;
 
+-- Merkle tiles (ledger/tree.go); pos is tenant << 40 | level << 34 | tile
+-- index: a rowid, since a 16 KiB blob in a WITHOUT ROWID table makes every
+-- lookup read through it.
 CREATE TABLE tiles (
-	tenant INTEGER NOT NULL,
-	level  INTEGER NOT NULL,
-	idx    INTEGER NOT NULL,
-	hashes BLOB    NOT NULL,
-	PRIMARY KEY (tenant, level, idx)
-) WITHOUT ROWID;
+	pos    INTEGER PRIMARY KEY,
+	hashes BLOB NOT NULL
+);
 
 CREATE TABLE checkpoints (
 	tenant    INTEGER NOT NULL,

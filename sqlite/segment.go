@@ -21,6 +21,12 @@ const (
 // pos is the rowid of segment seg of tenant tid.
 func pos(tid int64, seg uint64) int64 { return tid<<40 | int64(seg) }
 
+// tilePos is the rowid of a tile: 6 bits of level, 34 of tile index (a tile
+// spans 256 nodes, so 2^42 leaves a tenant).
+func tilePos(tid int64, level uint8, index uint64) int64 {
+	return tid<<40 | int64(level)<<34 | int64(index)
+}
+
 // appendEntry appends one entry line of a segment (see schema.sql).
 func appendEntry(buf []byte, p *waarborg.Pending) []byte {
 	buf = append(buf, p.Record.ID...)

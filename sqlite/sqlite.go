@@ -415,8 +415,8 @@ func (t *tx) PutTiles(tenant string, tiles []waarborg.Tile) error {
 		return err
 	}
 	for _, tl := range tiles {
-		if _, err := t.tx.ExecContext(t.ctx, "INSERT INTO tiles (tenant, level, idx, hashes) VALUES (?,?,?,?) ON CONFLICT (tenant, level, idx) DO UPDATE SET hashes = excluded.hashes",
-			tid, tl.Level, int64(tl.Index), tl.Hashes); err != nil {
+		if _, err := t.tx.ExecContext(t.ctx, "INSERT INTO tiles (pos, hashes) VALUES (?,?) ON CONFLICT (pos) DO UPDATE SET hashes = excluded.hashes",
+			tilePos(tid, tl.Level, tl.Index), tl.Hashes); err != nil {
 			return fmt.Errorf("store tile: %w", err)
 		}
 	}
@@ -576,7 +576,7 @@ func (db *DB) Tiles(ctx context.Context, tenant string, ids []waarborg.TileID) (
 	}
 	for _, id := range ids {
 		var h []byte
-		err := db.read.QueryRowContext(ctx, "SELECT hashes FROM tiles WHERE tenant = ? AND level = ? AND idx = ?", tid, id.Level, int64(id.Index)).Scan(&h)
+		err := db.read.QueryRowContext(ctx, "SELECT hashes FROM tiles WHERE pos = ?", tilePos(tid, id.Level, id.Index)).Scan(&h)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
