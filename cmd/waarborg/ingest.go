@@ -47,7 +47,7 @@ func cmdIngest(ctx context.Context, e *env, args []string) error {
 	}
 	// Parsing allocates many short-lived values while memory stays bounded
 	// by the chunks in flight: collecting less often buys throughput.
-	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	defer debug.SetGCPercent(debug.SetGCPercent(200))
 	var sum ingestSummary
 	start := time.Now()
 	for _, name := range fs.Args() {
