@@ -121,3 +121,17 @@ func TestParsePeriod(t *testing.T) {
 		}
 	}
 }
+
+func TestParseTime(t *testing.T) {
+	want := time.Date(2026, 3, 1, 5, 0, 0, 123e6, time.UTC)
+	for _, s := range []string{"2026-03-01T06:00:00.123+01:00", "2026-03-01t05:00:00.123z", "2026-03-01T05:00:00.123000Z", "2026-02-28T23:00:00.123-06:00"} {
+		if got, ok := ParseTime(s); !ok || !got.Equal(want) {
+			t.Errorf("ParseTime(%q) = %v, %v; want %v", s, got, ok, want)
+		}
+	}
+	for _, s := range []string{"2026-03-01T05:00:00", "2026-03-01 05:00:00Z", "2026-02-29T05:00:00Z", "2026-03-01T05:00:60Z", "2026-03-01T24:00:00Z", "2026-03-01T05:00:00.Z", "2026-03-01T05:00:00+0100"} {
+		if _, ok := ParseTime(s); ok {
+			t.Errorf("ParseTime(%q) accepted", s)
+		}
+	}
+}

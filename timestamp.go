@@ -5,12 +5,12 @@ import (
 )
 
 // ParseTime returns the instant, in UTC, of an RFC 3339 timestamp that carries an offset ("Z" or
-// ±hh:mm), with any number of fractional digits. It is strict: the date must
-// exist, and no leap second or lower-case separator is accepted, so that one
-// text always means one instant.
+// ±hh:mm), with any number of fractional digits. The date must exist and a
+// leap second is refused, so that one text always means one instant.
 func ParseTime(s string) (time.Time, bool) {
 	// 2006-01-02T15:04:05Z is the shortest form.
-	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+	// RFC 3339 (5.6) allows "t" and "z" in lower case.
+	if len(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, false
 	}
 	year, ok1 := atoi(s[0:4])
@@ -43,7 +43,7 @@ func ParseTime(s string) (time.Time, bool) {
 	}
 	off := 0
 	switch {
-	case rest == "Z":
+	case rest == "Z" || rest == "z":
 	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
 		oh, okh := atoi(rest[1:3])
 		om, okm := atoi(rest[4:6])
