@@ -2,7 +2,6 @@ package bundle_test
 
 import (
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -24,6 +23,7 @@ import (
 	"github.com/waarborg/waarborg/bundle"
 	"github.com/waarborg/waarborg/controls"
 	"github.com/waarborg/waarborg/ledger"
+	"github.com/waarborg/waarborg/recordtest"
 	"github.com/waarborg/waarborg/sqlite"
 )
 
@@ -108,7 +108,7 @@ func build(dir string) error {
 	}
 	from, _ := time.Parse(time.DateOnly, period.From)
 	to, _ := time.Parse(time.DateOnly, period.To)
-	recs, err := readRecords(filepath.Join(scenario, "records.jsonl"))
+	recs, err := recordtest.Read(filepath.Join(scenario, "records.jsonl"))
 	if err != nil {
 		return err
 	}
@@ -155,25 +155,6 @@ func build(dir string) error {
 	}
 	shared = built{zip: buf.Bytes(), vkey: vkey, store: store, tenant: period.Tenant, from: from, to: to}
 	return nil
-}
-
-func readRecords(path string) ([]*waarborg.Record, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var recs []*waarborg.Record
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		r, err := waarborg.ParseRecord(sc.Bytes())
-		if err != nil {
-			return nil, err
-		}
-		recs = append(recs, r)
-	}
-	return recs, sc.Err()
 }
 
 func verify(t *testing.T, zipped []byte, vkey string) *bundle.Report {

@@ -1,18 +1,14 @@
 package controls_test
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/waarborg/waarborg"
 	"github.com/waarborg/waarborg/controls"
+	"github.com/waarborg/waarborg/recordtest"
 )
 
 // conformanceDir holds the published scenarios, beside the module checkout.
@@ -48,10 +44,10 @@ type expectedDoc struct {
 
 func runScenario(t *testing.T, dir string) {
 	var period struct{ Tenant, From, To string }
-	readJSON(t, filepath.Join(dir, "period.json"), &period)
+	recordtest.ReadJSON(t, filepath.Join(dir, "period.json"), &period)
 	var want expectedDoc
-	readJSON(t, filepath.Join(dir, "expected.json"), &want)
-	records := readRecords(t, filepath.Join(dir, "records.jsonl"))
+	recordtest.ReadJSON(t, filepath.Join(dir, "expected.json"), &want)
+	records := recordtest.MustRead(t, filepath.Join(dir, "records.jsonl"))
 
 	from, err := time.Parse(time.DateOnly, period.From)
 	if err != nil {
@@ -114,40 +110,4 @@ func runScenario(t *testing.T, dir string) {
 			}
 		}
 	}
-}
-
-func readJSON(t *testing.T, path string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-}
-
-func readRecords(t *testing.T, path string) []*waarborg.Record {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*waarborg.Record
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(nil, 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-			continue
-		}
-		r, err := waarborg.ParseRecord(sc.Bytes())
-		if err != nil {
-			t.Fatalf("%s:%d: %v", path, n, err)
-		}
-		out = append(out, r)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/waarborg/waarborg"
 	"github.com/waarborg/waarborg/controls"
+	"github.com/waarborg/waarborg/recordtest"
 )
 
 // A Monitor fed records in rounds gives, after each round, exactly what a
@@ -18,8 +19,8 @@ import (
 func TestMonitorEqualsEvaluate(t *testing.T) {
 	dir := filepath.Join(conformanceDir, "basic")
 	var period struct{ Tenant, From, To string }
-	readJSON(t, filepath.Join(dir, "period.json"), &period)
-	records := readRecords(t, filepath.Join(dir, "records.jsonl"))
+	recordtest.ReadJSON(t, filepath.Join(dir, "period.json"), &period)
+	records := recordtest.MustRead(t, filepath.Join(dir, "records.jsonl"))
 	// A correction that supersedes co.00001, the first one of the file, and
 	// one of it that must not take effect.
 	records = append(records,

@@ -1,7 +1,6 @@
 package oscal_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -17,6 +16,7 @@ import (
 	"github.com/waarborg/waarborg"
 	"github.com/waarborg/waarborg/controls"
 	"github.com/waarborg/waarborg/oscal"
+	"github.com/waarborg/waarborg/recordtest"
 )
 
 // Both live beside the module checkout.
@@ -51,7 +51,7 @@ func scenario(t *testing.T) oscal.Input {
 	if err != nil {
 		t.Fatal(err)
 	}
-	records := readRecords(t, filepath.Join(scenarioDir, "records.jsonl"))
+	records := recordtest.MustRead(t, filepath.Join(scenarioDir, "records.jsonl"))
 	cat := controls.Default()
 	res, err := controls.Evaluate(cat, controls.Input{
 		Tenant:    period.Tenant,
@@ -74,31 +74,6 @@ func scenario(t *testing.T) oscal.Input {
 		Generated:  time.Date(2027, 1, 14, 9, 30, 0, 0, time.UTC),
 		Version:    "v0.4.0-test",
 	}
-}
-
-func readRecords(t *testing.T, path string) []*waarborg.Record {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*waarborg.Record
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(nil, 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-			continue
-		}
-		r, err := waarborg.ParseRecord(sc.Bytes())
-		if err != nil {
-			t.Fatalf("%s:%d: %v", path, n, err)
-		}
-		out = append(out, r)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // compileSchema compiles the published OSCAL schema as draft-07, asserting

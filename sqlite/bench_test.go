@@ -1,13 +1,12 @@
 package sqlite_test
 
 import (
-	"bufio"
 	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/waarborg/waarborg"
+	"github.com/waarborg/waarborg/recordtest"
 )
 
 // BenchmarkRawInsert is the baseline of ingest figures: the records of
@@ -20,7 +19,7 @@ func BenchmarkRawInsert(b *testing.B) {
 	if file == "" {
 		b.Skip("set WAARBORG_BENCH_FILE to a JSON Lines file (make bench does)")
 	}
-	recs := readRecords(b, file)
+	recs := recordtest.MustRead(b, file)
 	for b.Loop() {
 		b.StopTimer()
 		path := filepath.Join(b.TempDir(), "raw.db")
@@ -62,23 +61,4 @@ func BenchmarkRawInsert(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(len(recs))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
-}
-
-func readRecords(b *testing.B, file string) []*waarborg.Record {
-	f, err := os.Open(file)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	var recs []*waarborg.Record
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		r, err := waarborg.ParseRecord(sc.Bytes())
-		if err != nil {
-			b.Fatal(err)
-		}
-		recs = append(recs, r)
-	}
-	return recs
 }

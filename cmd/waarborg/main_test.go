@@ -18,6 +18,8 @@ import (
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/waarborg/waarborg/recordtest"
 )
 
 // runMain runs the program in-process and returns its output and error.
@@ -210,7 +212,7 @@ func TestConformanceControls(t *testing.T) {
 		t.Fatalf("ingest: %v\n%s%s", err, out, errOut)
 	}
 	var period struct{ Tenant, From, To string }
-	readJSON(t, filepath.Join(filepath.Dir(conformance), "period.json"), &period)
+	recordtest.ReadJSON(t, filepath.Join(filepath.Dir(conformance), "period.json"), &period)
 	out, errOut, err := runMain(t, "", "controls", "--data", dir, "--tenant", period.Tenant, "--from", period.From, "--to", period.To, "--json")
 	if err != nil {
 		t.Fatalf("controls: %v\n%s", err, errOut)
@@ -230,7 +232,7 @@ func TestConformanceControls(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}
-	readJSON(t, filepath.Join(filepath.Dir(conformance), "expected.json"), &want)
+	recordtest.ReadJSON(t, filepath.Join(filepath.Dir(conformance), "expected.json"), &want)
 	if !strings.Contains(got.Checkpoint, "/waarborg/"+period.Tenant+"\n33974\n") {
 		t.Errorf("checkpoint %q is not the log the evaluation read", got.Checkpoint)
 	}
@@ -261,17 +263,6 @@ func TestConformanceControls(t *testing.T) {
 		if fmt.Sprint(g.Exceptions) != fmt.Sprint(w.Exceptions) {
 			t.Errorf("%s exceptions:\n got %v\nwant %v", w.ID, g.Exceptions, w.Exceptions)
 		}
-	}
-}
-
-func readJSON(t *testing.T, path string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
 	}
 }
 
