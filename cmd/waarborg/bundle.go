@@ -4,12 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 
-	"github.com/waarborg/waarborg/assess"
 	"github.com/waarborg/waarborg/bundle"
 )
 
@@ -29,20 +27,11 @@ func cmdBundle(ctx context.Context, e *env, args []string) error {
 		}
 		return errUsage
 	}
-	start, end, cat, err := ef.period()
+	ev, err := ef.evaluate(ctx, *dir)
 	if err != nil {
 		return err
 	}
-	tenant := ef.tenant
-	d, err := openData(ctx, *dir, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	res, err := assess.Run(ctx, d.assessLog(), cat, *tenant, start, end)
-	if err != nil {
-		return userError(err)
-	}
+	defer ev.d.Close()
 	// Written beside the target and renamed, so that a failed run never
 	// leaves a bundle that looks whole.
 	f, err := os.CreateTemp(filepath.Dir(*out), ".bundle-*.zip")
@@ -51,8 +40,8 @@ func cmdBundle(ctx context.Context, e *env, args []string) error {
 	}
 	defer os.Remove(f.Name())
 	err = bundle.Write(ctx, f, bundle.Input{
-		Store: d.store, Ledger: d.ledger, Tenant: *tenant, From: start, To: end,
-		Version: version(), Catalog: cat, Result: res,
+		Store: ev.d.store, Ledger: ev.d.ledger, Tenant: ev.tenant, From: ev.start, To: ev.end,
+		Version: version(), Catalog: ev.catalog, Result: ev.result,
 	})
 	if err != nil {
 		f.Close()

@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"log/slog"
-
-	"github.com/waarborg/waarborg/assess"
 )
 
 func cmdControls(ctx context.Context, e *env, args []string) error {
@@ -26,20 +23,12 @@ func cmdControls(ctx context.Context, e *env, args []string) error {
 		}
 		return errUsage
 	}
-	start, end, cat, err := ef.period()
+	ev, err := ef.evaluate(ctx, *dir)
 	if err != nil {
 		return err
 	}
-	tenant := ef.tenant
-	d, err := openData(ctx, *dir, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	res, err := assess.Run(ctx, d.assessLog(), cat, *tenant, start, end)
-	if err != nil {
-		return userError(err)
-	}
+	defer ev.d.Close()
+	res := ev.result
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", " ")

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
 	"github.com/waarborg/waarborg"
+	"github.com/waarborg/waarborg/assess"
 	"github.com/waarborg/waarborg/controls"
 )
 
@@ -46,4 +49,33 @@ func (f *evalFlags) period() (start, end time.Time, cat *controls.Catalog, err e
 		}
 	}
 	return start, end, cat, nil
+}
+
+// An evaluation is the controls result of the flags' tenant and period,
+// with the open data directory it read.
+type evaluation struct {
+	d          *data
+	tenant     string
+	start, end time.Time
+	catalog    *controls.Catalog
+	result     *controls.Result
+}
+
+// evaluate opens the data directory and evaluates the controls; the caller
+// closes e.d.
+func (f *evalFlags) evaluate(ctx context.Context, dir string) (*evaluation, error) {
+	start, end, cat, err := f.period()
+	if err != nil {
+		return nil, err
+	}
+	d, err := openData(ctx, dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, err
+	}
+	res, err := assess.Run(ctx, d.assessLog(), cat, *f.tenant, start, end)
+	if err != nil {
+		d.Close()
+		return nil, userError(err)
+	}
+	return &evaluation{d: d, tenant: *f.tenant, start: start, end: end, catalog: cat, result: res}, nil
 }
