@@ -20,5 +20,7 @@ echo "== go mod tidy"
 go mod tidy -diff
 [[ ${1:-} == --check-only ]] && exit 0
 
+source scripts/services.sh
+start_services
 echo "== go test"
 go test -count=1 -timeout 15m ./...
