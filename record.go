@@ -47,6 +47,15 @@ func (r *Record) Str(key string) string {
 	return ""
 }
 
+// Num returns the canonical text of the number member of data named key,
+// or "" if there is none. Quantities are compared from this text, exactly.
+func (r *Record) Num(key string) string {
+	if v, ok := r.Data.Get(key); ok && v.Kind == jcs.Number {
+		return v.Str
+	}
+	return ""
+}
+
 // TimeField returns the instant of the timestamp member of data named key.
 func (r *Record) TimeField(key string) (time.Time, bool) {
 	v, ok := r.Data.Get(key)

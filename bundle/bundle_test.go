@@ -292,6 +292,29 @@ func TestVerifyNamesTampering(t *testing.T) {
 			},
 		},
 		{
+			name: "a control total in the results",
+			change: func(t *testing.T, f map[string][]byte) {
+				var res controls.Result
+				if err := json.Unmarshal(f[bundle.FileResults], &res); err != nil {
+					t.Fatal(err)
+				}
+				for i := range res.Controls {
+					if c := &res.Controls[i]; c.ID == "PC-01" {
+						if len(c.Totals) == 0 {
+							t.Fatal("PC-01 has no control totals")
+						}
+						c.Totals[0].Value += "1"
+					}
+				}
+				b, err := json.Marshal(&res)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f[bundle.FileResults] = b
+			},
+			want: []string{"results.json: PC-01: control totals "},
+		},
+		{
 			name: "one byte of one context record",
 			change: func(t *testing.T, f map[string][]byte) {
 				ls := lines(f[bundle.FileContext])

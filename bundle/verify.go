@@ -492,6 +492,9 @@ func compare(v *verification, want, got *controls.Result) {
 		if w.Result != g.Result {
 			v.problem(FileResults, w.ID, "result %s, re-run from the bundle gives %s", w.Result, g.Result)
 		}
+		if wt, gt := totalsText(w.Totals), totalsText(g.Totals); wt != gt {
+			v.problem(FileResults, w.ID, "control totals %s, re-run from the bundle gives %s", wt, gt)
+		}
 		ws, gs := exceptionSet(w), exceptionSet(g)
 		for _, s := range slices.Sorted(maps.Keys(ws)) {
 			if r, ok := gs[s]; !ok {
@@ -511,6 +514,20 @@ func compare(v *verification, want, got *controls.Result) {
 			v.problem(FileResults, g.ID, "is missing, though %s has it", FileCatalog)
 		}
 	}
+}
+
+func totalsText(ts []controls.Total) string {
+	var b strings.Builder
+	for i, t := range ts {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%s %s %s", t.Name, t.Value, t.Unit)
+	}
+	if b.Len() == 0 {
+		return "none"
+	}
+	return b.String()
 }
 
 func exceptionSet(c *controls.ControlResult) map[string]string {

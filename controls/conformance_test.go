@@ -1,6 +1,7 @@
 package controls_test
 
 import (
+	"math/big"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -109,5 +110,57 @@ func runScenario(t *testing.T, dir string) {
 				t.Errorf("%s: unexpected exception %s [%s]: %s", w.ID, s, r, e.Detail)
 			}
 		}
+	}
+}
+
+// TestConformanceTotals recomputes PC-02's control total of good output
+// straight from the records: the first batch.end of each batch in the
+// period with good output > 0, summed per unit.
+func TestConformanceTotals(t *testing.T) {
+	dir := filepath.Join(conformanceDir, "basic")
+	var period struct{ Tenant, From, To string }
+	recordtest.ReadJSON(t, filepath.Join(dir, "period.json"), &period)
+	records := recordtest.MustRead(t, filepath.Join(dir, "records.jsonl"))
+	from, _ := time.Parse(time.DateOnly, period.From)
+	to, _ := time.Parse(time.DateOnly, period.To)
+	want := map[string]*big.Rat{}
+	for _, r := range records {
+		if r.Type != "batch.end" || r.Time.Before(from) || !r.Time.Before(to) {
+			continue
+		}
+		good, _ := new(big.Rat).SetString(r.Num("quantity_good"))
+		if good.Sign() <= 0 {
+			continue
+		}
+		u := r.Str("unit")
+		if want[u] == nil {
+			want[u] = new(big.Rat)
+		}
+		want[u].Add(want[u], good)
+	}
+	if len(want) == 0 {
+		t.Fatal("the scenario has no batch.end with good output in its period")
+	}
+	got, err := controls.Evaluate(controls.Default(), controls.Input{
+		Tenant: period.Tenant, From: from, To: to, Records: slices.Values(records),
+		Integrity: &controls.Integrity{Entries: len(records)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(got.Controls, func(c controls.ControlResult) bool { return c.ID == "PC-02" })
+	n := 0
+	for _, tot := range got.Controls[i].Totals {
+		if tot.Name != "batch.end good" {
+			continue
+		}
+		n++
+		v, ok := new(big.Rat).SetString(tot.Value)
+		if !ok || want[tot.Unit] == nil || v.Cmp(want[tot.Unit]) != 0 {
+			t.Errorf("PC-02 total of good output in %s = %s, want %v", tot.Unit, tot.Value, want[tot.Unit])
+		}
+	}
+	if n != len(want) {
+		t.Errorf("PC-02 has %d good-output totals, want one for each of %d units", n, len(want))
 	}
 }

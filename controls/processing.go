@@ -12,9 +12,10 @@ import (
 // its unit.
 func (e *engine) pc01(c *check) {
 	type total struct {
-		sum   sum
-		units []uint32 // distinct
-		ids   int
+		sum    sum
+		units  []uint32 // distinct
+		ids    int
+		counts []*count
 	}
 	totals := make(map[uint32]*total)
 	for _, counts := range e.counts {
@@ -33,6 +34,7 @@ func (e *engine) pc01(c *check) {
 				t.units = append(t.units, x.unit)
 			}
 			t.ids++
+			t.counts = append(t.counts, x)
 		}
 	}
 	for i := range e.ends {
@@ -41,6 +43,8 @@ func (e *engine) pc01(c *check) {
 			continue
 		}
 		c.pop++
+		c.totals.add("batch.end good + scrap", b.unit, b.good)
+		c.totals.add("batch.end good + scrap", b.unit, b.scrap)
 		want := new(big.Rat).Add(ratOf(b.good), ratOf(b.scrap))
 		got, n := new(big.Rat), 0
 		var t *total
@@ -49,6 +53,9 @@ func (e *engine) pc01(c *check) {
 		}
 		if t != nil {
 			got, n = t.sum.rat(), t.ids
+			for _, x := range t.counts {
+				c.totals.add("production.count of those batches", e.names.str(x.unit), e.names.str(x.qty))
+			}
 		}
 		if beyond(got, want, e.p.countMismatch, want) {
 			c.fail(b.id, "count-mismatch", fmt.Sprintf("batch %s: good + scrap %s %s, %d counts sum to %s",
@@ -76,6 +83,7 @@ func (e *engine) pc02(c *check) {
 			continue
 		}
 		c.pop++
+		c.totals.add("batch.end good", b.unit, b.good)
 		receipts := e.ix.receiptsOf[b.batch]
 		if len(receipts) == 0 {
 			c.fail(b.id, "missing-posting", fmt.Sprintf("batch %s: good %s %s, no goods receipt", b.batch, b.good, b.unit), b.id)
@@ -88,6 +96,7 @@ func (e *engine) pc02(c *check) {
 			ids = append(ids, p.id)
 			if !e.ix.reversed[p.document] {
 				net.add(p.qty)
+				c.totals.add("goods receipts, net of reversals", p.unit, p.qty)
 			}
 			if p.unit != b.unit && unitOff == "" {
 				unitOff = p.unit
@@ -210,6 +219,8 @@ func (e *engine) pc07(c *check) {
 			continue
 		}
 		r := run.rat()
+		c.totals.add("machine.runtime run_seconds", "s", decimalString(r))
+		c.totals.add("erp.confirmation machine_hours", "h", decimalString(hours.rat()))
 		secs := new(big.Rat).Mul(hours.rat(), ratInt(3600))
 		if beyond(secs, r, e.p.hoursMismatch, r) {
 			c.fail(b.id, "hours-mismatch", fmt.Sprintf("batch %s: %s h confirmed, %s s run (%s h)",

@@ -57,6 +57,10 @@ type ControlResult struct {
 	Population int         `json:"population"`
 	Result     string      `json:"result"`     // Effective, Exceptions or NotOccurring
 	Exceptions []Exception `json:"exceptions"` // sorted by Subject, never nil
+	// Totals are the control totals of a reconciling control (PC-01, PC-02,
+	// PC-07) over its population, sorted by name then unit; beyond the
+	// fields of controls.md.
+	Totals []Total `json:"totals,omitempty"`
 }
 
 // The values of ControlResult.Result. An empty population is NotOccurring,
@@ -92,8 +96,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 
 // A check collects the population count and the exceptions of one control.
 type check struct {
-	pop int
-	ex  map[string]*Exception
+	pop    int
+	ex     map[string]*Exception
+	totals totals
 }
 
 // fail records that subject fails for reason; records are the ids that show
@@ -132,6 +137,7 @@ func (c *check) result(ctl *Control) ControlResult {
 		Automated:  ctl.Automated,
 		Population: c.pop,
 		Exceptions: []Exception{},
+		Totals:     c.totals.list(),
 	}
 	for _, s := range slices.Sorted(maps.Keys(c.ex)) {
 		e := c.ex[s]
