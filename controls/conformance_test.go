@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waarborg/waarborg"
 	"github.com/waarborg/waarborg/controls"
 	"github.com/waarborg/waarborg/recordtest"
 )
@@ -123,16 +124,32 @@ func TestConformanceTotals(t *testing.T) {
 	records := recordtest.MustRead(t, filepath.Join(dir, "records.jsonl"))
 	from, _ := time.Parse(time.DateOnly, period.From)
 	to, _ := time.Parse(time.DateOnly, period.To)
+	latest := map[string]*waarborg.Record{} // corrected id → its latest correction
+	for _, r := range records {
+		if r.Type != "correction" || r.Str("type") != "batch.end" {
+			continue
+		}
+		c := latest[r.Str("corrects")]
+		if c == nil || r.Time.After(c.Time) || r.Time.Equal(c.Time) && r.ID > c.ID {
+			latest[r.Str("corrects")] = r
+		}
+	}
 	want := map[string]*big.Rat{}
 	for _, r := range records {
 		if r.Type != "batch.end" || r.Time.Before(from) || !r.Time.Before(to) {
 			continue
 		}
-		good, _ := new(big.Rat).SetString(r.Num("quantity_good"))
+		data := &r.Data
+		if c := latest[r.ID]; c != nil {
+			data, _ = c.Data.Get("data")
+		}
+		q, _ := data.Get("quantity_good")
+		good, _ := new(big.Rat).SetString(q.Str)
 		if good.Sign() <= 0 {
 			continue
 		}
-		u := r.Str("unit")
+		unit, _ := data.Get("unit")
+		u := unit.Str
 		if want[u] == nil {
 			want[u] = new(big.Rat)
 		}
