@@ -29,6 +29,7 @@ func TestDependencies(t *testing.T) {
 		mod + "/assess":   append([]string{mod, mod + "/controls", mod + "/ledger"}, merkle...),
 		mod + "/monitor":  {mod, mod + "/controls", mod + "/ledger"},
 		mod + "/bundle":   append([]string{mod, mod + "/controls", mod + "/ledger"}, merkle...),
+		mod + "/report":   {mod, mod + "/controls", mod + "/ledger", mod + "/sample", "github.com/go-pdf/fpdf"},
 	}
 	ioPackages := []string{"database/", "net/", "net", "os", "os/", "io/fs", "syscall", "unsafe"}
 	adapters := map[string]bool{mod + "/sqlite": true, mod + "/postgres": true, mod + "/web": true}

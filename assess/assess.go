@@ -30,6 +30,12 @@ type Log struct {
 // first makes sure a checkpoint covers every entry, then reads exactly the
 // entries of that checkpoint. It returns ENOTFOUND for a tenant with no log.
 func Run(ctx context.Context, l Log, cat *controls.Catalog, tenant string, from, to time.Time) (*controls.Result, error) {
+	return RunEach(ctx, l, cat, tenant, from, to, nil)
+}
+
+// RunEach is Run that also hands each record read, in log order, to each
+// (when not nil), so that a report gathers its figures in the same pass.
+func RunEach(ctx context.Context, l Log, cat *controls.Catalog, tenant string, from, to time.Time, each func(*waarborg.Record)) (*controls.Result, error) {
 	cp, err := l.Ledger.Sync(ctx, tenant)
 	if err != nil {
 		return nil, err
@@ -42,7 +48,13 @@ func Run(ctx context.Context, l Log, cat *controls.Catalog, tenant string, from,
 	records := func(yield func(*waarborg.Record) bool) {
 		stopped := false
 		rep, scanErr = ledger.VerifyEach(ctx, l.Store, tenant, l.Verifier, l.Deployment, cp.Size, func(r *waarborg.Record) {
-			if !stopped && !yield(r) {
+			if stopped {
+				return
+			}
+			if each != nil {
+				each(r)
+			}
+			if !yield(r) {
 				stopped = true
 			}
 		})

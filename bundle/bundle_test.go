@@ -147,9 +147,10 @@ func build(dir string) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := bundle.Write(ctx, &buf, bundle.Input{
+	if _, err := bundle.Write(ctx, &buf, bundle.Input{
 		Store: store, Ledger: l, Tenant: period.Tenant, From: from, To: to,
 		Version: "test", Catalog: cat, Result: res,
+		Extra: map[string][]byte{"profile.json": []byte("{}\n")},
 	}); err != nil {
 		return err
 	}

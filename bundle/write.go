@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +34,9 @@ type Input struct {
 	// Result must be the evaluation of every entry of the kept checkpoint
 	// named by its Checkpoint field.
 	Result *controls.Result
+	// Extra are further files to carry, by name, such as the tenant
+	// profile of a report; the manifest lists and hashes them too.
+	Extra map[string][]byte
 }
 
 // readChunk bounds the entries held at once while proofs are read for them.
@@ -42,8 +47,16 @@ const readChunk = 4096
 // before From, so that it covers only entries received before the period;
 // with none, the start is the empty tree. Write fails, writing an unusable
 // zip, when the result was not evaluated at a kept checkpoint of the tenant
-// or under another catalog.
-func Write(ctx context.Context, w io.Writer, in Input) error {
+// or under another catalog. It returns the manifest written.
+func Write(ctx context.Context, w io.Writer, in Input) (*Manifest, error) {
+	var m Manifest
+	if err := write(ctx, w, in, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+func write(ctx context.Context, w io.Writer, in Input, out *Manifest) error {
 	if in.Result == nil || in.Catalog == nil || in.Store == nil || in.Ledger == nil {
 		return waarborg.Errorf(waarborg.EINVALID, "bundle: store, ledger, catalog and result are all required")
 	}
@@ -151,10 +164,19 @@ func Write(ctx context.Context, w io.Writer, in Input) error {
 	if err := putJSON(FileResults, res); err != nil {
 		return err
 	}
+	for _, name := range slices.Sorted(maps.Keys(in.Extra)) {
+		if _, taken := m.Files[name]; taken || name == FileManifest {
+			return waarborg.Errorf(waarborg.EINVALID, "bundle: extra file %s would replace a bundle file", name)
+		}
+		if err := putBytes(name, in.Extra[name]); err != nil {
+			return err
+		}
+	}
 	// Last, so that it can hash every other file; it does not list itself.
 	if err := putJSON(FileManifest, &m); err != nil {
 		return err
 	}
+	*out = m
 	return zw.Close()
 }
 

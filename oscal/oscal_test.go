@@ -13,17 +13,16 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/waarborg/waarborg/oscal/oscaltest"
+
 	"github.com/waarborg/waarborg"
 	"github.com/waarborg/waarborg/controls"
 	"github.com/waarborg/waarborg/oscal"
 	"github.com/waarborg/waarborg/recordtest"
 )
 
-// Both live beside the module checkout.
-const (
-	scenarioDir = "../../shared/conformance/basic"
-	schemaPath  = "../../shared/schemas/oscal/oscal_assessment-results_schema.json"
-)
+// It lives beside the module checkout.
+const scenarioDir = "../../shared/conformance/basic"
 
 // checkpoint stands in for a signed checkpoint: the conformance scenario
 // has none, and the document only cites its text.
@@ -76,69 +75,9 @@ func scenario(t *testing.T) oscal.Input {
 	}
 }
 
-// compileSchema compiles the published OSCAL schema as draft-07, asserting
-// formats (date-time, uri-reference) as well as patterns: OSCAL relies on
-// both, and draft-07 validators skip formats unless told.
-//
-// The published schema puts "$id": "#anchor" beside "$ref" in 12
-// definitions (json-schema-directive, the field_oscal-metadata_* ones),
-// and draft-07 says every keyword beside "$ref" is ignored, so a strict
-// validator never sees those anchors and fails with "anchor ... not found".
-// liftRefs moves each such "$ref" into an "allOf", which keeps what the
-// definition validates and lets the anchor exist; nothing else is changed.
-func compileSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	f, err := os.Open(schemaPath)
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("no OSCAL schema at %s (the shared checkout is absent)", schemaPath)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	liftRefs(doc)
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft7)
-	c.AssertFormat()
-	const url = "file:///oscal_assessment-results_schema.json"
-	if err := c.AddResource(url, doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile(url)
-	if err != nil {
-		t.Fatalf("compile OSCAL schema: %v", err)
-	}
-	return sch
-}
+func compileSchema(t *testing.T) *jsonschema.Schema { return oscaltest.Compile(t) }
 
-func liftRefs(v any) {
-	switch v := v.(type) {
-	case map[string]any:
-		if ref, ok := v["$ref"]; ok && v["$id"] != nil {
-			delete(v, "$ref")
-			v["allOf"] = []any{map[string]any{"$ref": ref}}
-		}
-		for _, w := range v {
-			liftRefs(w)
-		}
-	case []any:
-		for _, w := range v {
-			liftRefs(w)
-		}
-	}
-}
-
-func validate(sch *jsonschema.Schema, doc []byte) error {
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
-		return err
-	}
-	return sch.Validate(inst)
-}
+func validate(sch *jsonschema.Schema, doc []byte) error { return oscaltest.Validate(sch, doc) }
 
 func generate(t *testing.T, in oscal.Input) []byte {
 	t.Helper()

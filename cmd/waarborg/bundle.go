@@ -39,7 +39,7 @@ func cmdBundle(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer os.Remove(f.Name())
-	err = bundle.Write(ctx, f, bundle.Input{
+	_, err = bundle.Write(ctx, f, bundle.Input{
 		Store: ev.d.store, Ledger: ev.d.ledger, Tenant: ev.tenant, From: ev.start, To: ev.end,
 		Version: version(), Catalog: ev.catalog, Result: ev.result,
 	})

@@ -38,17 +38,25 @@ func (f *evalFlags) period() (start, end time.Time, cat *controls.Catalog, err e
 	if end, err = waarborg.ParseBound(*f.to); err != nil {
 		return start, end, nil, fmt.Errorf("--to: %w", err)
 	}
-	cat = controls.Default()
-	if *f.catalog != "" {
-		b, err := os.ReadFile(*f.catalog)
-		if err != nil {
-			return start, end, nil, err
-		}
-		if err := cat.Override(b); err != nil {
-			return start, end, nil, userError(err)
-		}
+	cat, err = loadCatalog(*f.catalog)
+	return start, end, cat, err
+}
+
+// loadCatalog returns the built-in catalog with the overrides of file, if
+// one is named.
+func loadCatalog(file string) (*controls.Catalog, error) {
+	cat := controls.Default()
+	if file == "" {
+		return cat, nil
 	}
-	return start, end, cat, nil
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := cat.Override(b); err != nil {
+		return nil, userError(err)
+	}
+	return cat, nil
 }
 
 // An evaluation is the controls result of the flags' tenant and period,
@@ -68,14 +76,20 @@ func (f *evalFlags) evaluate(ctx context.Context, dir string) (*evaluation, erro
 	if err != nil {
 		return nil, err
 	}
+	return evaluate(ctx, dir, cat, *f.tenant, start, end, nil)
+}
+
+// evaluate evaluates cat over tenant's period [start, end), handing every
+// record of the log to each (when not nil) in the same pass.
+func evaluate(ctx context.Context, dir string, cat *controls.Catalog, tenant string, start, end time.Time, each func(*waarborg.Record)) (*evaluation, error) {
 	d, err := openData(ctx, dir, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, err
 	}
-	res, err := assess.Run(ctx, d.assessLog(), cat, *f.tenant, start, end)
+	res, err := assess.RunEach(ctx, d.assessLog(), cat, tenant, start, end, each)
 	if err != nil {
 		d.Close()
 		return nil, userError(err)
 	}
-	return &evaluation{d: d, tenant: *f.tenant, start: start, end: end, catalog: cat, result: res}, nil
+	return &evaluation{d: d, tenant: tenant, start: start, end: end, catalog: cat, result: res}, nil
 }

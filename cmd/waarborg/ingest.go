@@ -180,7 +180,7 @@ func ingestFile(ctx context.Context, e *env, l *ledger.Ledger, name string, prog
 				cancel()
 				continue
 			}
-			report(e, label, q.c, results, sum)
+			tally(e, label, q.c, results, sum)
 		}
 	}()
 	var qerr error
@@ -220,8 +220,8 @@ func (c *chunk) valid() []*waarborg.Record {
 	return valid
 }
 
-// report counts a chunk's outcomes and prints each rejection.
-func report(e *env, label string, c *chunk, results []ledger.Result, sum *ingestSummary) {
+// tally counts a chunk's outcomes and prints each rejection.
+func tally(e *env, label string, c *chunk, results []ledger.Result, sum *ingestSummary) {
 	k := 0
 	for i, r := range c.recs {
 		sum.lines++

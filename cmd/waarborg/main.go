@@ -78,6 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		"controls": cmdControls,
 		"simulate": cmdSimulate,
 		"bundle":   cmdBundle, "verify-bundle": cmdVerifyBundle,
+		"report": cmdReport,
 	}
 	switch args[0] {
 	case "help", "-h", "--help":

@@ -1,0 +1,320 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/waarborg/waarborg"
+	"github.com/waarborg/waarborg/bundle"
+	"github.com/waarborg/waarborg/controls"
+	"github.com/waarborg/waarborg/oscal"
+	"github.com/waarborg/waarborg/report"
+	"github.com/waarborg/waarborg/sample"
+)
+
+// The files a report writes into its directory.
+const (
+	reportHTML   = "report.html"
+	reportPDF    = "report.pdf"
+	reportResult = "results.json"
+	reportOSCAL  = "assessment-results.json"
+	reportBundle = "bundle.zip"
+)
+
+// typeIWindow is how far before the as-of date a Type I report looks for
+// an instance of each control to trace.
+const typeIWindow = 3 // months
+
+func cmdReport(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	dir := dataFlag(fs, e)
+	tenant := fs.String("tenant", "", "the tenant (user entity) reported on (required)")
+	kind := fs.String("type", "2", "1 (design as of --as-of), 2 (operating effectiveness over [--from, --to)) or bridge (since --from)")
+	from := fs.String("from", "", "first day of the period, YYYY-MM-DD (type 2, bridge)")
+	to := fs.String("to", "", "the day after the period, YYYY-MM-DD (type 2; bridge: default now)")
+	asOf := fs.String("as-of", "", "the date the design is reported as of, YYYY-MM-DD (type 1)")
+	out := fs.String("out", "", "the `directory` to write the report into (required)")
+	profile := fs.String("profile", "", "the tenant profile, JSON (required; docs/report.md)")
+	catalog := fs.String("catalog", "", "JSON `file` of parameter overrides")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, `usage: waarborg report --tenant T --profile FILE --out DIR --type 2 --from D --to D
+       waarborg report --tenant T --profile FILE --out DIR --type 1 --as-of D
+       waarborg report --tenant T --profile FILE --out DIR --type bridge --from D [--to D]`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	var (
+		k          = report.Kind(*kind)
+		start, end time.Time
+		err        error
+	)
+	now := time.Now().UTC().Truncate(time.Second)
+	switch {
+	case fs.NArg() > 0 || *tenant == "" || *out == "" || *profile == "":
+	case k == report.TypeII && *from != "" && *to != "" && *asOf == "":
+		start, err = waarborg.ParseBound(*from)
+		if err == nil {
+			end, err = waarborg.ParseBound(*to)
+		}
+	case k == report.TypeI && *asOf != "" && *from == "" && *to == "":
+		end, err = waarborg.ParseBound(*asOf)
+		start = end.AddDate(0, -typeIWindow, 0)
+	case k == report.Bridge && *from != "" && *asOf == "":
+		start, err = waarborg.ParseBound(*from)
+		end = now
+		if err == nil && *to != "" {
+			end, err = waarborg.ParseBound(*to)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if end.IsZero() {
+		fs.Usage()
+		return errUsage
+	}
+	if !start.Before(end) {
+		return fmt.Errorf("the period [%s, %s) is empty", start.Format(time.RFC3339), end.Format(time.RFC3339))
+	}
+	profileJSON, err := os.ReadFile(*profile)
+	if err != nil {
+		return err
+	}
+	prof, err := report.ParseProfile(profileJSON)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *profile, userError(err))
+	}
+	cat, err := loadCatalog(*catalog)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+
+	stats := report.NewStats(start, end)
+	began := time.Now()
+	ev, err := evaluate(ctx, *dir, cat, *tenant, start, end, stats.Add)
+	if err != nil {
+		return err
+	}
+	defer ev.d.Close()
+	vkey, err := verifierKeyText(ev.d)
+	if err != nil {
+		return err
+	}
+	r := &report.Report{
+		Kind: k, Tenant: *tenant, From: start, To: end, Generated: now,
+		Profile: prof, Catalog: cat, Result: ev.result, Stats: stats,
+		Evidence: report.Evidence{
+			Version: version(), Checkpoint: ev.result.Checkpoint, VerifierKey: vkey, Bundle: reportBundle,
+			Reperformance: "waarborg verify-bundle --key '" + vkey + "' " + reportBundle,
+		},
+	}
+	lookup := func(ctx context.Context, id string) (*waarborg.Record, error) {
+		st, err := ev.d.store.Record(ctx, *tenant, id)
+		if err != nil {
+			return nil, err
+		}
+		return waarborg.ParseRecord(st.Canonical)
+	}
+	if err := r.Resolve(ctx, lookup); err != nil {
+		return err
+	}
+	if r.Samples, err = manualSamples(r); err != nil {
+		return err
+	}
+	if k == report.TypeI {
+		if r.Traces, err = traces(ctx, ev, stats); err != nil {
+			return err
+		}
+	}
+
+	// The bundle first: the report prints its hashes.
+	m, sum, err := writeFile(filepath.Join(*out, reportBundle), func(w io.Writer) (*bundle.Manifest, error) {
+		return bundle.Write(ctx, w, bundle.Input{
+			Store: ev.d.store, Ledger: ev.d.ledger, Tenant: *tenant, From: start, To: end,
+			Version: version(), Catalog: cat, Result: ev.result,
+			Extra: map[string][]byte{"profile.json": profileJSON},
+		})
+	})
+	if err != nil {
+		return userError(err)
+	}
+	r.Evidence.CatalogSHA256 = m.CatalogSHA256
+	r.Evidence.ExtractSHA256 = m.Files[bundle.FileEntries]
+	r.Evidence.StartSize, r.Evidence.EndSize = m.StartSize, m.EndSize
+	r.Evidence.BundleSHA256 = sum
+
+	results, err := json.MarshalIndent(ev.result, "", " ")
+	if err != nil {
+		return err
+	}
+	ar, err := oscal.AssessmentResults(oscal.Input{
+		Result: ev.result, Catalog: cat, Tenant: *tenant, From: start, To: end,
+		Checkpoint: ev.result.Checkpoint, Generated: now, Version: version(),
+	})
+	if err != nil {
+		return userError(err)
+	}
+	files := []struct {
+		name  string
+		write func(io.Writer) error
+	}{
+		{reportResult, func(w io.Writer) error { _, err := w.Write(append(results, '\n')); return err }},
+		{reportOSCAL, func(w io.Writer) error { _, err := w.Write(ar); return err }},
+		{reportHTML, func(w io.Writer) error { return report.HTML(w, r) }},
+		{reportPDF, func(w io.Writer) error { return report.PDF(w, r) }},
+	}
+	for _, f := range files {
+		if _, _, err := writeFile(filepath.Join(*out, f.name), func(w io.Writer) (struct{}, error) {
+			return struct{}{}, f.write(w)
+		}); err != nil {
+			return err
+		}
+	}
+	exceptions := 0
+	for _, c := range ev.result.Controls {
+		exceptions += len(c.Exceptions)
+	}
+	fmt.Fprintf(e.stdout, "wrote %s: %s, %s, %s, %s, %s (%d records in the period, %d controls, %d exceptions, %s)\n",
+		*out, reportHTML, reportPDF, reportResult, reportOSCAL, reportBundle,
+		stats.Records, len(ev.result.Controls), exceptions, time.Since(began).Round(100*time.Millisecond))
+	return nil
+}
+
+// writeFile writes path through a temporary file renamed into place, so
+// that a failed run never leaves a file that looks whole, and returns what
+// fill returned with the file's SHA-256.
+func writeFile[T any](path string, fill func(io.Writer) (T, error)) (T, string, error) {
+	var zero T
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
+	if err != nil {
+		return zero, "", err
+	}
+	defer os.Remove(f.Name())
+	h := sha256.New()
+	v, err := fill(io.MultiWriter(f, h))
+	if err == nil {
+		err = f.Chmod(0o644) // reports are for sharing; CreateTemp made it 0600
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if err = errors.Join(err, f.Close()); err != nil {
+		return zero, "", err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return zero, "", err
+	}
+	return v, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// manualSamples draws the sample of each manual control of the catalog
+// over the report's period, with each item's outcome.
+func manualSamples(r *report.Report) ([]report.Sample, error) {
+	if r.Kind != report.TypeII {
+		return nil, nil
+	}
+	var out []report.Sample
+	for _, ctl := range r.Catalog.Controls {
+		if ctl.Automated {
+			continue
+		}
+		labels, err := sample.Periods(ctl.ID, r.From, r.To)
+		if err != nil {
+			return nil, err
+		}
+		s, err := sample.Draw(sample.Input{Tenant: r.Tenant, Control: ctl.ID, Frequency: ctl.Frequency,
+			From: r.From, To: r.To, Population: labels})
+		if err != nil {
+			return nil, err
+		}
+		res := r.Result.Controls[slices.IndexFunc(r.Result.Controls, func(c controls.ControlResult) bool { return c.ID == ctl.ID })]
+		review := reviewOf(ctl.ID)
+		outcomes := map[string]string{}
+		for _, item := range s.Items {
+			if i := slices.IndexFunc(res.Exceptions, func(e controls.Exception) bool { return e.Subject == item }); i >= 0 {
+				outcomes[item] = "Exception: " + strings.Join(res.Exceptions[i].Reasons, ", ") + ". " + res.Exceptions[i].Detail
+			} else if so := r.Stats.Signoffs[review+"/"+item]; so != nil {
+				outcomes[item] = fmt.Sprintf("Signed off by %s at %s (record %s).", so.Actor, so.Time.Format("2006-01-02 15:04 UTC"), so.ID)
+			} else {
+				outcomes[item] = "No exception."
+			}
+		}
+		out = append(out, report.Sample{Control: ctl.ID, Sample: s, Outcomes: outcomes})
+	}
+	return out, nil
+}
+
+// reviewOf is the review.signoff kind a manual control reads.
+func reviewOf(control string) string {
+	if control == "AC-05" {
+		return "access-review"
+	}
+	return "monitoring-review"
+}
+
+// traces picks, for each control, the latest instance of its population
+// before the as-of date and proves its inclusion in the checkpoint read.
+func traces(ctx context.Context, ev *evaluation, stats *report.Stats) (map[string]*report.Trace, error) {
+	size, err := checkpointSize(ev.result.Checkpoint)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*report.Trace{}
+	for _, c := range ev.result.Controls {
+		ctl, _ := ev.catalog.Control(c.ID)
+		var rec *waarborg.Record
+		if ctl.Automated {
+			typ, _, _ := strings.Cut(ctl.Population, " ")
+			rec = stats.Latest[strings.Trim(typ, "`")]
+		} else {
+			for k, so := range stats.Signoffs {
+				if strings.HasPrefix(k, reviewOf(c.ID)+"/") && so.Time.Before(ev.end) && (rec == nil || so.Time.After(rec.Time)) {
+					rec = so
+				}
+			}
+		}
+		if rec == nil {
+			continue
+		}
+		proof, err := ev.d.ledger.Inclusion(ctx, ev.tenant, rec.ID, size)
+		if err != nil {
+			return nil, fmt.Errorf("trace %s: %w", c.ID, err)
+		}
+		outcome := "It is in the population and shows no exception: the control operated on it as designed."
+		if i := slices.IndexFunc(c.Exceptions, func(e controls.Exception) bool { return e.Subject == rec.ID }); i >= 0 {
+			outcome = "It is an exception (" + strings.Join(c.Exceptions[i].Reasons, ", ") + "): " + c.Exceptions[i].Detail
+		}
+		out[c.ID] = &report.Trace{Record: rec, Proof: proof, Outcome: outcome}
+	}
+	return out, nil
+}
+
+// checkpointSize reads the tree size of a checkpoint's text.
+func checkpointSize(note string) (uint64, error) {
+	lines := strings.SplitN(note, "\n", 3)
+	if len(lines) < 3 {
+		return 0, fmt.Errorf("malformed checkpoint")
+	}
+	var n uint64
+	if _, err := fmt.Sscanf(lines[1], "%d", &n); err != nil {
+		return 0, fmt.Errorf("checkpoint size: %w", err)
+	}
+	return n, nil
+}
