@@ -2,6 +2,7 @@ package waarborg
 
 import (
 	"crypto/sha256"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -47,4 +48,23 @@ func FuzzParseRecord(f *testing.F) {
 			t.Fatalf("canonical form parses differently: %s", r.Canonical)
 		}
 	})
+}
+
+func TestAppendReceivedMatchesTimeFormat(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	times := []time.Time{
+		time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 1e6, time.FixedZone("x", 3600)),
+		time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+	}
+	for range 10000 {
+		times = append(times, time.Unix(r.Int64N(1<<35), r.Int64N(1e9)))
+	}
+	for _, tm := range times {
+		if got, want := FormatReceived(tm), tm.UTC().Format("2006-01-02T15:04:05.000Z"); got != want {
+			t.Fatalf("FormatReceived(%v) = %s, want %s", tm, got, want)
+		}
+	}
 }

@@ -32,10 +32,12 @@ package bundle
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"hash"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/waarborg/waarborg"
@@ -99,18 +101,39 @@ type Entry struct {
 // as its bytes: an encoder would re-escape some of them, and the leaf
 // commits to these exact bytes.
 func appendEntry(b []byte, s *waarborg.Stored, proof [][]byte) ([]byte, error) {
-	head := struct {
-		Index         uint64   `json:"index"`
-		ID            string   `json:"id"`
-		ReceivedAt    string   `json:"received_at"`
-		ContentSHA256 string   `json:"content_sha256"`
-		Proof         [][]byte `json:"proof,omitempty"`
-	}{s.Index, s.ID, waarborg.FormatReceived(s.ReceivedAt), hex.EncodeToString(s.Hash[:]), proof}
-	h, err := json.Marshal(head)
-	if err != nil {
-		return nil, err
+	// By hand rather than through encoding/json: a year's bundle has
+	// millions of lines, and every field but the id needs no escaping.
+	b = append(b, `{"index":`...)
+	b = strconv.AppendUint(b, s.Index, 10)
+	b = append(b, `,"id":`...)
+	if waarborg.ValidID(s.ID) {
+		b = append(b, '"')
+		b = append(b, s.ID...)
+		b = append(b, '"')
+	} else {
+		id, err := json.Marshal(s.ID)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, id...)
 	}
-	b = append(b, h[:len(h)-1]...)
+	b = append(b, `,"received_at":"`...)
+	b = waarborg.AppendReceived(b, s.ReceivedAt)
+	b = append(b, `","content_sha256":"`...)
+	b = hex.AppendEncode(b, s.Hash[:])
+	b = append(b, '"')
+	if len(proof) > 0 {
+		b = append(b, `,"proof":[`...)
+		for i, h := range proof {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '"')
+			b = base64.StdEncoding.AppendEncode(b, h)
+			b = append(b, '"')
+		}
+		b = append(b, ']')
+	}
 	b = append(b, `,"record":`...)
 	b = append(b, s.Canonical...)
 	return append(b, "}\n"...), nil

@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"archive/zip"
+	"compress/flate"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -79,6 +80,12 @@ func write(ctx context.Context, w io.Writer, in Input, out *Manifest) error {
 	}
 
 	zw := zip.NewWriter(w)
+	// A year's entries are gigabytes of JSON: the default level spent
+	// more time deflating them than evaluating every control; the fastest
+	// level costs about a third more bytes and a fraction of the time.
+	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
+		return flate.NewWriter(out, flate.BestSpeed)
+	})
 	m := Manifest{
 		Format: Format, Tenant: in.Tenant, From: in.From.UTC(), To: in.To.UTC(),
 		WaarborgVersion: in.Version, StartSize: start.Size, EndSize: end.Size,

@@ -27,4 +27,6 @@ rm -rf "$dir/data"
 time "$dir/waarborg" ingest -q --data "$dir/data" "$dir/year.jsonl"
 time "$dir/waarborg" verify --data "$dir/data"
 time "$dir/waarborg" controls --data "$dir/data" --tenant acme-foods --from 2026-01-01 --to 2027-01-01 >/dev/null
+echo "== Type II report over the year, against controls over the same year"
+WAARBORG_BENCH_DATA=$dir/data go test -run '^$' -bench '^BenchmarkReport$' -benchtime 1x -count 2 -timeout 30m ./cmd/waarborg | grep ^Bench
 rm -rf "$dir"

@@ -57,3 +57,31 @@ func BenchmarkVerify(b *testing.B) {
 	}
 	b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+// BenchmarkReport measures a Type II report over a year of the data
+// directory named by WAARBORG_BENCH_DATA (make bench ingests the simulated
+// year into one), against `waarborg controls` over the same year in the
+// same run as the baseline: the report adds its statistics, the bundle of
+// every record and the renderings to that evaluation.
+func BenchmarkReport(b *testing.B) {
+	dir := os.Getenv("WAARBORG_BENCH_DATA")
+	if dir == "" {
+		b.Skip("set WAARBORG_BENCH_DATA to a data directory holding the simulated year (make bench does)")
+	}
+	period := []string{"--data", dir, "--tenant", "acme-foods", "--from", "2026-01-01", "--to", "2027-01-01"}
+	b.Run("controls", func(b *testing.B) {
+		for b.Loop() {
+			if _, errOut, err := runMain(b, "", append([]string{"controls"}, period...)...); err != nil {
+				b.Fatalf("controls: %v\n%s", err, errOut)
+			}
+		}
+	})
+	b.Run("report", func(b *testing.B) {
+		for b.Loop() {
+			args := append([]string{"report", "--type", "2", "--profile", "testdata/profile.json", "--out", b.TempDir()}, period...)
+			if _, errOut, err := runMain(b, "", args...); err != nil {
+				b.Fatalf("report: %v\n%s", err, errOut)
+			}
+		}
+	})
+}
