@@ -30,12 +30,21 @@ type Log struct {
 // first makes sure a checkpoint covers every entry, then reads exactly the
 // entries of that checkpoint. It returns ENOTFOUND for a tenant with no log.
 func Run(ctx context.Context, l Log, cat *controls.Catalog, tenant string, from, to time.Time) (*controls.Result, error) {
-	return RunEach(ctx, l, cat, tenant, from, to, nil)
+	return RunWith(ctx, l, cat, tenant, from, to, Options{})
 }
 
-// RunEach is Run that also hands each record read, in log order, to each
-// (when not nil), so that a report gathers its figures in the same pass.
-func RunEach(ctx context.Context, l Log, cat *controls.Catalog, tenant string, from, to time.Time, each func(*waarborg.Record)) (*controls.Result, error) {
+// Options are what a report asks of an assessment beyond the result.
+type Options struct {
+	// Each, when not nil, gets every record read, in log order, so that
+	// a report gathers its figures in the same pass.
+	Each func(*waarborg.Record)
+	// Populations names controls whose population items the result lists.
+	Populations []string
+}
+
+// RunWith is Run with options.
+func RunWith(ctx context.Context, l Log, cat *controls.Catalog, tenant string, from, to time.Time, opts Options) (*controls.Result, error) {
+	each := opts.Each
 	cp, err := l.Ledger.Sync(ctx, tenant)
 	if err != nil {
 		return nil, err
@@ -63,11 +72,12 @@ func RunEach(ctx context.Context, l Log, cat *controls.Catalog, tenant string, f
 		}
 	}
 	res, err := controls.Evaluate(cat, controls.Input{
-		Tenant:    tenant,
-		From:      from,
-		To:        to,
-		Records:   iter.Seq[*waarborg.Record](records),
-		Integrity: integrity,
+		Tenant:      tenant,
+		From:        from,
+		To:          to,
+		Records:     iter.Seq[*waarborg.Record](records),
+		Integrity:   integrity,
+		Populations: opts.Populations,
 	})
 	if err != nil {
 		return nil, err

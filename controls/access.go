@@ -14,7 +14,7 @@ func (e *engine) ac01(c *check) {
 	for i := range e.deploys {
 		d := &e.deploys[i]
 		if e.inPeriod(d.time) {
-			c.pop++
+			c.add(d.id)
 			e.authorised(c, d.id, d.actor, "engineer", d.site, d.time)
 		}
 	}
@@ -25,7 +25,7 @@ func (e *engine) ac02(c *check) {
 	for i := range e.exports {
 		x := &e.exports[i]
 		if e.inPeriod(x.time) {
-			c.pop++
+			c.add(x.id)
 			e.authorised(c, x.id, x.actor, "exporter", x.site, x.time)
 		}
 	}
@@ -47,7 +47,7 @@ func (e *engine) ac03(c *check) {
 		if !e.inPeriod(g.time) {
 			continue
 		}
-		c.pop++
+		c.add(g.id)
 		switch {
 		case g.approvedBy == "":
 			c.fail(g.id, "no-approval", fmt.Sprintf("grant of %s to %s has no approver", g.role, g.user), g.id)
@@ -66,7 +66,7 @@ func (e *engine) ac04(c *check) {
 		if !e.inPeriod(t.time) {
 			continue
 		}
-		c.pop++
+		c.add(t.id)
 		if !t.valid || t.user == "" {
 			continue
 		}
@@ -99,7 +99,7 @@ func (e *engine) ac05(c *check) {
 // reviewed checks one calendar unit of a manual control: a sign-off of the
 // review for its label, with an actor, at most grace after the unit ends.
 func (e *engine) reviewed(c *check, review, label string, end time.Time, grace time.Duration) {
-	c.pop++
+	c.add(label)
 	for _, s := range e.ix.signoffsOf[review+"\x00"+label] {
 		if s.actor != "" && !s.time.After(end.Add(grace)) {
 			return

@@ -17,7 +17,7 @@ func (e *engine) cm01(c *check) {
 		if !e.inPeriod(d.time) {
 			continue
 		}
-		c.pop++
+		c.add(d.id)
 		if d.changeID == "" {
 			c.fail(d.id, "no-change", fmt.Sprintf("deploy of %s names no change", d.target), d.id)
 			continue
@@ -59,7 +59,7 @@ func (e *engine) cm02(c *check) {
 		if r == nil {
 			continue
 		}
-		c.pop++
+		c.add(d.id)
 		if d.target != r.target || d.sha256 != r.sha256 {
 			c.fail(d.id, "not-as-approved", fmt.Sprintf("change %s requested %s at %.12s, deployed %s at %.12s",
 				d.changeID, r.target, r.sha256, d.target, d.sha256), d.id, r.id)
@@ -75,7 +75,7 @@ func (e *engine) cm03(c *check) {
 		if !e.inPeriod(s.time) {
 			continue
 		}
-		c.pop++
+		c.add(s.id)
 		deploys := e.ix.deploysOf[s.target]
 		j := sort.Search(len(deploys), func(j int) bool { return !deploys[j].time.Before(s.time) })
 		want, from := "", ""

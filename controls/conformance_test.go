@@ -181,3 +181,59 @@ func TestConformanceTotals(t *testing.T) {
 		t.Errorf("PC-02 has %d good-output totals, want one for each of %d units", n, len(want))
 	}
 }
+
+// TestPopulationItems asks for every control's population items: each
+// control lists exactly as many distinct items as its population counts,
+// and every exception's subject is among them (LM-03, whose population is
+// the ledger's entries, lists none).
+func TestPopulationItems(t *testing.T) {
+	dir := filepath.Join(conformanceDir, "basic")
+	var period struct{ Tenant, From, To string }
+	recordtest.ReadJSON(t, filepath.Join(dir, "period.json"), &period)
+	records := recordtest.MustRead(t, filepath.Join(dir, "records.jsonl"))
+	from, _ := time.Parse(time.DateOnly, period.From)
+	to, _ := time.Parse(time.DateOnly, period.To)
+	var all []string
+	for _, c := range controls.Default().Controls {
+		all = append(all, c.ID)
+	}
+	got, err := controls.Evaluate(controls.Default(), controls.Input{
+		Tenant: period.Tenant, From: from, To: to, Records: slices.Values(records),
+		Integrity: &controls.Integrity{Entries: len(records)}, Populations: all,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range got.Controls {
+		if c.ID == "LM-03" {
+			if len(c.Items) != 0 {
+				t.Errorf("LM-03 lists %d items, want none", len(c.Items))
+			}
+			continue
+		}
+		seen := map[string]bool{}
+		for _, id := range c.Items {
+			if seen[id] {
+				t.Errorf("%s lists %s twice", c.ID, id)
+			}
+			seen[id] = true
+		}
+		if len(c.Items) != c.Population {
+			t.Errorf("%s lists %d items, its population is %d", c.ID, len(c.Items), c.Population)
+		}
+		for _, e := range c.Exceptions {
+			if !seen[e.Subject] {
+				t.Errorf("%s: exception %s is not a population item", c.ID, e.Subject)
+			}
+		}
+	}
+	plain, _ := controls.Evaluate(controls.Default(), controls.Input{
+		Tenant: period.Tenant, From: from, To: to, Records: slices.Values(records),
+		Integrity: &controls.Integrity{Entries: len(records)},
+	})
+	for _, c := range plain.Controls {
+		if c.Items != nil {
+			t.Errorf("%s lists items nobody asked for", c.ID)
+		}
+	}
+}

@@ -24,6 +24,10 @@ type Input struct {
 	// It is read once Records is exhausted, so that the pass over the log
 	// that yields the records can fill it in; nil means nothing was checked.
 	Integrity *Integrity
+	// Populations names the controls whose population items the result
+	// lists (ControlResult.Items), to draw samples from; the others only
+	// count theirs.
+	Populations []string
 }
 
 // Integrity is what a re-check of the tenant's whole ledger found; LM-03
@@ -70,7 +74,7 @@ func Evaluate(cat *Catalog, in Input) (*Result, error) {
 	if in.Integrity != nil {
 		integrity = *in.Integrity
 	}
-	return e.run(cat, in.Tenant, integrity), nil
+	return e.run(cat, in.Tenant, integrity, in.Populations), nil
 }
 
 func newEngine(from, to time.Time, p params) *engine {
@@ -79,13 +83,16 @@ func newEngine(from, to time.Time, p params) *engine {
 
 // run corrects and indexes the projections added and runs every check. It
 // changes the projections: an engine runs once.
-func (e *engine) run(cat *Catalog, tenant string, integrity Integrity) *Result {
+func (e *engine) run(cat *Catalog, tenant string, integrity Integrity, populations []string) *Result {
 	e.ids.freeze()
 	e.correct()
 	e.index()
 
 	res := &Result{Tenant: tenant, From: e.from, To: e.to, Catalog: cat.InForce()}
 	checks := make([]check, len(cat.Controls))
+	for i := range checks {
+		checks[i].collect = slices.Contains(populations, cat.Controls[i].ID)
+	}
 	at := func(id string) *check {
 		for i := range cat.Controls {
 			if cat.Controls[i].ID == id {

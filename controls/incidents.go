@@ -26,7 +26,7 @@ func (e *engine) im01(c *check) {
 		if !e.inPeriod(a.time) || a.state != "active" || a.priority != "high" && a.priority != "critical" {
 			continue
 		}
-		c.pop++
+		c.add(a.id)
 		if e.incidentFor(a.alarmID, a.time, a.time.Add(e.p.alarmWindow)) == nil {
 			c.fail(a.id, "no-incident", fmt.Sprintf("%s alarm %s has no incident within %s",
 				a.priority, a.alarmID, fmtDur(e.p.alarmWindow)), a.id)
@@ -41,7 +41,7 @@ func (e *engine) im02(c *check) {
 		if !e.inPeriod(t.time) || !t.valid || t.start.Add(e.p.downtimeMin).After(t.end) {
 			continue
 		}
-		c.pop++
+		c.add(t.id)
 		if e.incidentFor(t.downtimeID, t.start, t.end.Add(e.p.downtimeWindow)) == nil {
 			c.fail(t.id, "no-incident", fmt.Sprintf("downtime %s (%s) has no incident by %s after its end",
 				t.downtimeID, fmtDur(t.end.Sub(t.start)), fmtDur(e.p.downtimeWindow)), t.id)
@@ -66,7 +66,7 @@ func (e *engine) im03(c *check) {
 		default:
 			continue
 		}
-		c.pop++
+		c.add(o.id)
 		escalated := false
 		for _, s := range e.ix.escalationsOf[o.incident] {
 			if s.level >= level && within(s.time, o.time, window) {
@@ -89,7 +89,7 @@ func (e *engine) im04(c *check) {
 		if !e.inPeriod(x.time) {
 			continue
 		}
-		c.pop++
+		c.add(x.id)
 		if x.rootCause == "" {
 			c.fail(x.id, "no-root-cause", fmt.Sprintf("incident %s closed without root cause", x.incident), x.id)
 		}

@@ -84,7 +84,7 @@ func (m *Monitor) Extend(to time.Time) {
 // population is the number of records added; nothing is re-checked, so it
 // reports no tampering. The caller fills in Result.Checkpoint.
 func (m *Monitor) Evaluate() *Result {
-	return m.base.clone().run(m.cat, m.tenant, Integrity{Entries: m.entries})
+	return m.base.clone().run(m.cat, m.tenant, Integrity{Entries: m.entries}, nil)
 }
 
 // clone returns a copy of e that can run without changing e: every slice

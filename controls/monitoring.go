@@ -27,7 +27,7 @@ func (e *engine) lm01(c *check) {
 			if !e.inPeriod(x.time().t()) {
 				continue
 			}
-			c.pop++
+			c.addRef(e, x.id)
 			if i == 0 {
 				continue
 			}
@@ -64,7 +64,7 @@ func (e *engine) lm02(c *check) {
 			if !e.inPeriod(t) {
 				continue
 			}
-			c.pop++
+			c.addRef(e, x.id)
 			if i == 0 {
 				continue
 			}
@@ -109,7 +109,7 @@ func (e *engine) lm05(c *check) {
 		if !e.inPeriod(g.time) {
 			continue
 		}
-		c.pop++
+		c.add(g.id)
 		if e.incidentFor(g.id, g.time, g.time.Add(e.p.gapFollowUp)) == nil {
 			c.fail(g.id, "not-followed-up",
 				fmt.Sprintf("no incident refers to the gap within %s", fmtDur(e.p.gapFollowUp)), g.id)

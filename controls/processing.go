@@ -42,7 +42,7 @@ func (e *engine) pc01(c *check) {
 		if !e.inPeriod(b.time) {
 			continue
 		}
-		c.pop++
+		c.add(b.id)
 		c.totals.add("batch.end good + scrap", b.unit, b.good)
 		c.totals.add("batch.end good + scrap", b.unit, b.scrap)
 		want := new(big.Rat).Add(ratOf(b.good), ratOf(b.scrap))
@@ -82,7 +82,7 @@ func (e *engine) pc02(c *check) {
 		if !e.inPeriod(b.time) || !positive(b.good) {
 			continue
 		}
-		c.pop++
+		c.add(b.id)
 		c.totals.add("batch.end good", b.unit, b.good)
 		receipts := e.ix.receiptsOf[b.batch]
 		if len(receipts) == 0 {
@@ -121,7 +121,7 @@ func (e *engine) pc03(c *check) {
 		if !e.inPeriod(b.time) || !positive(b.good) || len(receipts) == 0 {
 			continue
 		}
-		c.pop++
+		c.add(b.id)
 		if first := receipts[0]; first.time.After(b.time.Add(e.p.postingWindow)) {
 			c.fail(b.id, "late-posting", fmt.Sprintf("batch %s ended %s, first goods receipt %s",
 				b.batch, stamp(b.time), stamp(first.time)), b.id, first.id)
@@ -137,7 +137,7 @@ func (e *engine) pc04(c *check) {
 		if p.movement != "goods_receipt" || !e.inPeriod(p.time) {
 			continue
 		}
-		c.pop++
+		c.add(p.id)
 		if p.batch == "" {
 			c.fail(p.id, "no-batch", fmt.Sprintf("goods receipt %s names no batch", p.document), p.id)
 			continue
@@ -162,7 +162,7 @@ func (e *engine) pc05(c *check) {
 		if !e.inPeriod(b.time) || len(serials) == 0 {
 			continue
 		}
-		c.pop++
+		c.add(b.id)
 		distinct := make(map[string]bool, len(serials))
 		var dup []string
 		for _, s := range serials {
@@ -189,7 +189,7 @@ func (e *engine) pc06(c *check) {
 		if !e.inPeriod(b.time) {
 			continue
 		}
-		c.pop++
+		c.add(b.id)
 		started := slices.ContainsFunc(e.ix.startsOf[b.batch], func(s *batchStart) bool {
 			return s.line == b.line && !s.time.After(b.time)
 		})
@@ -211,7 +211,7 @@ func (e *engine) pc07(c *check) {
 		if !e.inPeriod(b.time) || run == nil {
 			continue
 		}
-		c.pop++
+		c.add(b.id)
 		hours := e.ix.hoursOf[b.batch]
 		ids := append([]string{b.id}, e.ix.confirmsOf[b.batch]...)
 		if hours == nil {

@@ -61,6 +61,9 @@ type ControlResult struct {
 	// PC-07) over its population, sorted by name then unit; beyond the
 	// fields of controls.md.
 	Totals []Total `json:"totals,omitempty"`
+	// Items are the population items, record ids or period labels, when
+	// Input.Populations asked for them; they are not part of the document.
+	Items []string `json:"-"`
 }
 
 // The values of ControlResult.Result. An empty population is NotOccurring,
@@ -96,9 +99,27 @@ func (r *Result) WriteTable(w io.Writer) error {
 
 // A check collects the population count and the exceptions of one control.
 type check struct {
-	pop    int
-	ex     map[string]*Exception
-	totals totals
+	pop     int
+	ex      map[string]*Exception
+	totals  totals
+	collect bool     // keep the items
+	items   []string // the population items, when collect
+}
+
+// add counts one population item.
+func (c *check) add(id string) {
+	c.pop++
+	if c.collect {
+		c.items = append(c.items, id)
+	}
+}
+
+// addRef counts one population item known by its arena reference.
+func (c *check) addRef(e *engine, id idRef) {
+	c.pop++
+	if c.collect {
+		c.items = append(c.items, e.ids.get(id))
+	}
 }
 
 // fail records that subject fails for reason; records are the ids that show
@@ -138,6 +159,7 @@ func (c *check) result(ctl *Control) ControlResult {
 		Population: c.pop,
 		Exceptions: []Exception{},
 		Totals:     c.totals.list(),
+		Items:      c.items,
 	}
 	for _, s := range slices.Sorted(maps.Keys(c.ex)) {
 		e := c.ex[s]

@@ -76,17 +76,16 @@ func (f *evalFlags) evaluate(ctx context.Context, dir string) (*evaluation, erro
 	if err != nil {
 		return nil, err
 	}
-	return evaluate(ctx, dir, cat, *f.tenant, start, end, nil)
+	return evaluate(ctx, dir, cat, *f.tenant, start, end, assess.Options{})
 }
 
-// evaluate evaluates cat over tenant's period [start, end), handing every
-// record of the log to each (when not nil) in the same pass.
-func evaluate(ctx context.Context, dir string, cat *controls.Catalog, tenant string, start, end time.Time, each func(*waarborg.Record)) (*evaluation, error) {
+// evaluate evaluates cat over tenant's period [start, end) with opts.
+func evaluate(ctx context.Context, dir string, cat *controls.Catalog, tenant string, start, end time.Time, opts assess.Options) (*evaluation, error) {
 	d, err := openData(ctx, dir, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, err
 	}
-	res, err := assess.RunEach(ctx, d.assessLog(), cat, tenant, start, end, each)
+	res, err := assess.RunWith(ctx, d.assessLog(), cat, tenant, start, end, opts)
 	if err != nil {
 		d.Close()
 		return nil, userError(err)

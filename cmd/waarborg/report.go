@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/waarborg/waarborg"
+	"github.com/waarborg/waarborg/assess"
 	"github.com/waarborg/waarborg/bundle"
 	"github.com/waarborg/waarborg/controls"
 	"github.com/waarborg/waarborg/oscal"
@@ -48,6 +49,7 @@ func cmdReport(ctx context.Context, e *env, args []string) error {
 	out := fs.String("out", "", "the `directory` to write the report into (required)")
 	profile := fs.String("profile", "", "the tenant profile, JSON (required; docs/report.md)")
 	catalog := fs.String("catalog", "", "JSON `file` of parameter overrides")
+	sampled := fs.String("sample", "", "comma-separated `controls` to test by a reproducible sample beside the manual ones (type 2), e.g. AC-01,PC-02")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, `usage: waarborg report --tenant T --profile FILE --out DIR --type 2 --from D --to D
        waarborg report --tenant T --profile FILE --out DIR --type 1 --as-of D
@@ -102,13 +104,26 @@ func cmdReport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	var toSample []string
+	if *sampled != "" {
+		if k != report.TypeII {
+			return errors.New("--sample is for Type II reports")
+		}
+		for _, id := range strings.Split(*sampled, ",") {
+			ctl, ok := cat.Control(strings.TrimSpace(id))
+			if !ok || ctl.ID == "LM-03" {
+				return fmt.Errorf("--sample: %q is not a control of the catalog that has population items", id)
+			}
+			toSample = append(toSample, ctl.ID)
+		}
+	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
 
 	stats := report.NewStats(start, end)
 	began := time.Now()
-	ev, err := evaluate(ctx, *dir, cat, *tenant, start, end, stats.Add)
+	ev, err := evaluate(ctx, *dir, cat, *tenant, start, end, assess.Options{Each: stats.Add, Populations: toSample})
 	if err != nil {
 		return err
 	}
@@ -135,7 +150,7 @@ func cmdReport(ctx context.Context, e *env, args []string) error {
 	if err := r.Resolve(ctx, lookup); err != nil {
 		return err
 	}
-	if r.Samples, err = manualSamples(r); err != nil {
+	if r.Samples, err = samples(r, toSample); err != nil {
 		return err
 	}
 	if k == report.TypeI {
@@ -224,36 +239,41 @@ func writeFile[T any](path string, fill func(io.Writer) (T, error)) (T, string, 
 	return v, hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// manualSamples draws the sample of each manual control of the catalog
-// over the report's period, with each item's outcome.
-func manualSamples(r *report.Report) ([]report.Sample, error) {
+// samples draws the sample of each manual control of the catalog and of
+// each control in extra over the report's period, with each item's
+// outcome.
+func samples(r *report.Report, extra []string) ([]report.Sample, error) {
 	if r.Kind != report.TypeII {
 		return nil, nil
 	}
 	var out []report.Sample
 	for _, ctl := range r.Catalog.Controls {
-		if ctl.Automated {
+		res := r.Result.Controls[slices.IndexFunc(r.Result.Controls, func(c controls.ControlResult) bool { return c.ID == ctl.ID })]
+		population := res.Items
+		switch {
+		case !ctl.Automated:
+			labels, err := sample.Periods(ctl.ID, r.From, r.To)
+			if err != nil {
+				return nil, err
+			}
+			population = labels
+		case !slices.Contains(extra, ctl.ID):
 			continue
 		}
-		labels, err := sample.Periods(ctl.ID, r.From, r.To)
-		if err != nil {
-			return nil, err
-		}
 		s, err := sample.Draw(sample.Input{Tenant: r.Tenant, Control: ctl.ID, Frequency: ctl.Frequency,
-			From: r.From, To: r.To, Population: labels})
+			From: r.From, To: r.To, Population: population})
 		if err != nil {
 			return nil, err
 		}
-		res := r.Result.Controls[slices.IndexFunc(r.Result.Controls, func(c controls.ControlResult) bool { return c.ID == ctl.ID })]
 		review := reviewOf(ctl.ID)
 		outcomes := map[string]string{}
 		for _, item := range s.Items {
 			if i := slices.IndexFunc(res.Exceptions, func(e controls.Exception) bool { return e.Subject == item }); i >= 0 {
 				outcomes[item] = "Exception: " + strings.Join(res.Exceptions[i].Reasons, ", ") + ". " + res.Exceptions[i].Detail
-			} else if so := r.Stats.Signoffs[review+"/"+item]; so != nil {
+			} else if so := r.Stats.Signoffs[review+"/"+item]; so != nil && !ctl.Automated {
 				outcomes[item] = fmt.Sprintf("Signed off by %s at %s (record %s).", so.Actor, so.Time.Format("2006-01-02 15:04 UTC"), so.ID)
 			} else {
-				outcomes[item] = "No exception."
+				outcomes[item] = "No exception: the control's rule holds for it (the record is in the bundle for inspection)."
 			}
 		}
 		out = append(out, report.Sample{Control: ctl.ID, Sample: s, Outcomes: outcomes})

@@ -39,7 +39,7 @@ func TestReportTypeII(t *testing.T) {
 	data := conformanceData(t)
 	out := filepath.Join(t.TempDir(), "report")
 	stdout, errOut, err := runMain(t, "", "report", "--data", data, "--tenant", "vitafood", "--type", "2",
-		"--from", "2026-11-22", "--to", "2027-01-13", "--profile", "testdata/profile.json", "--out", out)
+		"--from", "2026-11-22", "--to", "2027-01-13", "--profile", "testdata/profile.json", "--out", out, "--sample", "AC-01,PC-02")
 	if err != nil {
 		t.Fatalf("report: %v\n%s%s", err, stdout, errOut)
 	}
@@ -74,7 +74,7 @@ func TestReportTypeII(t *testing.T) {
 	}
 	for _, want := range []string{"Management's statement", "Complementary user entity controls", "carve-out",
 		"Description of the system", "Corrections of evidence", "Sampling", "The report as evidence",
-		"Not occurring", "co.00020", "batch.end good + scrap"} {
+		"Not occurring", "co.00020", "batch.end good + scrap", "PC-02\n", "Population 336, sample size 60"} {
 		if !strings.Contains(string(text), want) {
 			t.Errorf("the PDF lacks %q", want)
 		}
@@ -153,6 +153,8 @@ func TestReportRefusesBadInput(t *testing.T) {
 		{"no period", []string{"--type", "2", "--from", "2026-11-22"}, "usage"},
 		{"type 1 without as-of", []string{"--type", "1", "--from", "2026-11-22", "--to", "2027-01-13"}, "usage"},
 		{"empty period", []string{"--type", "2", "--from", "2027-01-13", "--to", "2026-11-22"}, "is empty"},
+		{"sample of LM-03", []string{"--type", "2", "--from", "2026-11-22", "--to", "2027-01-13", "--sample", "LM-03"}, "has population items"},
+		{"sample in type 1", []string{"--type", "1", "--as-of", "2027-01-13", "--sample", "AC-01"}, "for Type II"},
 		{"unknown profile field", []string{"--type", "2", "--from", "2026-11-22", "--to", "2027-01-13", "--profile", bad}, `unknown field "cuecs"`},
 	}
 	for _, tt := range tests {
