@@ -73,13 +73,8 @@ type Ledger struct {
 }
 
 type request struct {
-	recs []*waarborg.Record
-	// received is when the records arrived, and leaves are their leaf
-	// hashes with that receipt time: both made by the caller of Enqueue,
-	// so that hashing runs beside the single writer instead of in it.
-	received time.Time
-	leaves   [][]byte
-	flush    string // a tenant to checkpoint now, when recs is empty
+	recs    []*waarborg.Record
+	flush   string // a tenant to checkpoint now, when recs is empty
 	results []Result
 	err     error
 	done    chan struct{}
@@ -133,14 +128,7 @@ func (l *Ledger) Enqueue(ctx context.Context, recs []*waarborg.Record) (wait fun
 	if len(recs) == 0 {
 		return func() ([]Result, error) { return nil, nil }, nil
 	}
-	r := &request{recs: recs, received: l.cfg.Now().UTC().Truncate(time.Millisecond), done: make(chan struct{})}
-	received := waarborg.FormatReceived(r.received)
-	r.leaves = make([][]byte, len(recs))
-	var leaf []byte
-	for i, rec := range recs {
-		leaf = waarborg.AppendLeaf(leaf[:0], rec.Tenant, rec.ID, received, rec.Hash())
-		r.leaves[i] = hasher.HashLeaf(leaf)
-	}
+	r := &request{recs: recs, done: make(chan struct{})}
 	if err := l.queue(ctx, r); err != nil {
 		return nil, err
 	}
@@ -265,7 +253,6 @@ func (l *Ledger) commit(batch []*request, final bool) error {
 	type work struct {
 		tenant  string
 		pending []*waarborg.Pending
-		leaves  [][]byte
 		results []*Result
 		force   bool
 	}
@@ -288,8 +275,7 @@ func (l *Ledger) commit(batch []*request, final bool) error {
 		r.results = make([]Result, len(r.recs))
 		for i, rec := range r.recs {
 			w := get(rec.Tenant)
-			w.pending = append(w.pending, &waarborg.Pending{Record: rec, Hash: rec.Hash(), ReceivedAt: r.received})
-			w.leaves = append(w.leaves, r.leaves[i])
+			w.pending = append(w.pending, &waarborg.Pending{Record: rec, Hash: rec.Hash(), ReceivedAt: now})
 			w.results = append(w.results, &r.results[i])
 		}
 	}
@@ -312,6 +298,8 @@ func (l *Ledger) commit(batch []*request, final bool) error {
 		}
 		trees[i] = t
 	}
+	var leafBuf []byte
+	received := waarborg.FormatReceived(now)
 	err := l.cfg.Store.Update(ctx, func(tx waarborg.Tx) error {
 		for i, w := range order {
 			t := trees[i]
@@ -327,7 +315,8 @@ func (l *Ledger) commit(batch []*request, final bool) error {
 						if p.Index != t.size() {
 							return fmt.Errorf("store gave index %d to a leaf that is number %d", p.Index, t.size())
 						}
-						t.append(w.leaves[j])
+						leafBuf = waarborg.AppendLeaf(leafBuf[:0], w.tenant, p.Record.ID, received, p.Hash)
+						t.append(hasher.HashLeaf(leafBuf))
 						res.Outcome, res.Index = Accepted, p.Index
 					case p.Existing == p.Hash:
 						res.Outcome = Duplicate
