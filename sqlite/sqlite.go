@@ -230,13 +230,11 @@ func (t *tx) Add(tenant string, first uint64, recs []*waarborg.Pending) error {
 		return err
 	}
 	ok, err := t.addNew(tid, first, recs)
-	if err != nil {
+	if err != nil || ok {
 		return err
 	}
-	if !ok {
-		if err := t.addOneByOne(tid, first, recs); err != nil {
-			return err
-		}
+	if err := t.addOneByOne(tid, first, recs); err != nil {
+		return err
 	}
 	added := recs[:0:0]
 	for _, p := range recs {
@@ -250,10 +248,11 @@ func (t *tx) Add(tenant string, first uint64, recs []*waarborg.Pending) error {
 	return t.writeEntries(tid, first, added)
 }
 
-// addNew claims the ids of a batch in which every id is new, which is what
-// a feed sends: each record gets the next index in batch order. The ids are
+// addNew adds a batch in which every id is new, which is what a feed
+// sends: each record gets the next index in batch order. The ids are
 // inserted in sorted order, many rows a statement, since a B-tree takes
-// sorted keys fastest. It reports false, having changed nothing, when any
+// sorted keys fastest; they are sorted on another goroutine while the
+// entries are written. It reports false, having changed nothing, when any
 // id is held already or repeats within the batch.
 func (t *tx) addNew(tid int64, first uint64, recs []*waarborg.Pending) (bool, error) {
 	type claim struct {
@@ -264,14 +263,39 @@ func (t *tx) addNew(tid int64, first uint64, recs []*waarborg.Pending) (bool, er
 	for i, p := range recs {
 		order[i] = claim{p.Record.ID, int64(first) + int64(i)}
 	}
-	slices.SortFunc(order, func(a, b claim) int { return strings.Compare(a.id, b.id) })
-	for i := 1; i < len(order); i++ {
-		if order[i].id == order[i-1].id {
-			return false, nil
+	sorted := make(chan bool, 1) // whether the ids are distinct
+	go func() {
+		slices.SortFunc(order, func(a, b claim) int { return strings.Compare(a.id, b.id) })
+		for i := 1; i < len(order); i++ {
+			if order[i].id == order[i-1].id {
+				sorted <- false
+				return
+			}
 		}
-	}
+		sorted <- true
+	}()
 	if _, err := t.tx.ExecContext(t.ctx, "SAVEPOINT batch"); err != nil {
+		<-sorted
 		return false, err
+	}
+	// undo takes back everything since the savepoint: the batch goes one
+	// by one instead.
+	undo := func() (bool, error) {
+		if _, err := t.tx.ExecContext(t.ctx, "ROLLBACK TO batch"); err != nil {
+			return false, fmt.Errorf("undo partial insert: %w", err)
+		}
+		_, err := t.tx.ExecContext(t.ctx, "RELEASE batch")
+		return false, err
+	}
+	for i, p := range recs {
+		p.Index = first + uint64(i)
+	}
+	err := t.writeEntries(tid, first, recs)
+	if distinct := <-sorted; err != nil || !distinct {
+		if err != nil {
+			return false, err
+		}
+		return undo()
 	}
 	args := make([]any, 0, chunk*3)
 	for len(order) > 0 {
@@ -290,19 +314,14 @@ func (t *tx) addNew(tid int64, first uint64, recs []*waarborg.Pending) (bool, er
 			return false, fmt.Errorf("insert ids: %w", err)
 		}
 		if affected, _ := res.RowsAffected(); affected != int64(n) {
-			// A re-send or a conflict: undo, and let the caller go one by one.
-			if _, err := t.tx.ExecContext(t.ctx, "ROLLBACK TO batch"); err != nil {
-				return false, fmt.Errorf("undo partial insert: %w", err)
-			}
-			_, err := t.tx.ExecContext(t.ctx, "RELEASE batch")
-			return false, err
+			return undo() // a re-send or a conflict
 		}
 	}
 	if _, err := t.tx.ExecContext(t.ctx, "RELEASE batch"); err != nil {
 		return false, err
 	}
-	for i, p := range recs {
-		p.Added, p.Index = true, first+uint64(i)
+	for _, p := range recs {
+		p.Added = true
 	}
 	return true, nil
 }

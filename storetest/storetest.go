@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -145,6 +146,42 @@ func testDuplicates(t *testing.T, s waarborg.Store) {
 	st, err := s.Record(context.Background(), "acme", recs[6].ID)
 	if err != nil || !bytes.Equal(st.Canonical, recs[6].Canonical) {
 		t.Errorf("the conflicting re-send replaced the first version: %v", err)
+	}
+
+	// Distinct ids, one held already, starting mid-segment: whatever a
+	// store wrote for the batch before it saw the held id must be undone.
+	var third []*waarborg.Record
+	for i := range 40 {
+		third = append(third, Record(t, "acme", fmt.Sprintf("m%03d", i), i))
+	}
+	third[17] = recs[7]
+	add(t, s, "acme", next, pending(third...))
+	var want []string
+	for _, r := range recs {
+		want = append(want, r.ID)
+	}
+	for i, r := range again {
+		if i != 10 && i != 20 && i != 30 {
+			want = append(want, r.ID)
+		}
+	}
+	for i, r := range third {
+		if i != 17 {
+			want = append(want, r.ID)
+		}
+	}
+	var got []string
+	for st, err := range s.Records(context.Background(), "acme", 0, uint64(len(want))+1) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Index != uint64(len(got)) {
+			t.Fatalf("entry %d has index %d", len(got), st.Index)
+		}
+		got = append(got, st.ID)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("the log holds\n%v\nwant\n%v", got, want)
 	}
 }
 
