@@ -192,6 +192,7 @@ type tx struct {
 	tx         *sql.Tx
 	ctx        context.Context
 	insertMany map[int]*sql.Stmt // by rows
+	prepared   map[string]*sql.Stmt
 	newTenants []string
 }
 
@@ -199,6 +200,27 @@ func (t *tx) close() {
 	for _, st := range t.insertMany {
 		st.Close()
 	}
+	for _, st := range t.prepared {
+		st.Close()
+	}
+}
+
+// exec runs a statement the transaction runs many times, such as one
+// segment write per 64 entries, prepared once.
+func (t *tx) exec(query string, args ...any) error {
+	st, ok := t.prepared[query]
+	if !ok {
+		var err error
+		if st, err = t.tx.PrepareContext(t.ctx, query); err != nil {
+			return err
+		}
+		if t.prepared == nil {
+			t.prepared = map[string]*sql.Stmt{}
+		}
+		t.prepared[query] = st
+	}
+	_, err := st.ExecContext(t.ctx, args...)
+	return err
 }
 
 func (t *tx) forgetNewTenants() {
@@ -400,7 +422,7 @@ func (t *tx) writeEntries(tid int64, first uint64, added []*waarborg.Pending) er
 	}
 	n := int(first % segmentSize)
 	flush := func() error {
-		_, err := t.tx.ExecContext(t.ctx, "INSERT INTO segments (pos, n, entries) VALUES (?,?,?) ON CONFLICT (pos) DO UPDATE SET n = excluded.n, entries = excluded.entries",
+		err := t.exec("INSERT INTO segments (pos, n, entries) VALUES (?,?,?) ON CONFLICT (pos) DO UPDATE SET n = excluded.n, entries = excluded.entries",
 			pos(tid, seg), n, buf)
 		if err != nil {
 			return fmt.Errorf("write segment: %w", err)
@@ -434,7 +456,7 @@ func (t *tx) PutTiles(tenant string, tiles []waarborg.Tile) error {
 		return err
 	}
 	for _, tl := range tiles {
-		if _, err := t.tx.ExecContext(t.ctx, "INSERT INTO tiles (pos, hashes) VALUES (?,?) ON CONFLICT (pos) DO UPDATE SET hashes = excluded.hashes",
+		if err := t.exec("INSERT INTO tiles (pos, hashes) VALUES (?,?) ON CONFLICT (pos) DO UPDATE SET hashes = excluded.hashes",
 			tilePos(tid, tl.Level, tl.Index), tl.Hashes); err != nil {
 			return fmt.Errorf("store tile: %w", err)
 		}
