@@ -196,3 +196,17 @@ func Cosigned(signed []byte, cosigs []waarborg.Cosignature) []byte {
 	}
 	return out
 }
+
+// SignatureKeyID returns the key ID of a signature line by the key named
+// name, and false for a line by another name or a malformed one.
+func SignatureKeyID(line, name string) (uint32, bool) {
+	rest, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), "— "+name+" ")
+	if !ok {
+		return 0, false
+	}
+	sig, err := base64.StdEncoding.DecodeString(rest)
+	if err != nil || len(sig) < 4 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint32(sig), true
+}
