@@ -75,6 +75,7 @@ type Ledger struct {
 type request struct {
 	recs    []*waarborg.Record
 	flush   string // a tenant to checkpoint now, when recs is empty
+	rotate  *rotation
 	results []Result
 	err     error
 	done    chan struct{}
@@ -209,12 +210,21 @@ func (l *Ledger) run(ctx context.Context) {
 				l.cfg.Logger.Error("checkpoint", "err", err)
 			}
 		case r := <-l.reqs:
+			if r.rotate != nil {
+				l.rotateNow(r)
+				continue
+			}
 			batch := []*request{r}
 			n := len(r.recs)
+			var rot *request // a rotation ends a batch: what came before it is signed with the old key
 		more:
 			for n < l.cfg.MaxBatch {
 				select {
 				case r := <-l.reqs:
+					if r.rotate != nil {
+						rot = r
+						break more
+					}
 					batch = append(batch, r)
 					n += len(r.recs)
 				default:
@@ -226,8 +236,17 @@ func (l *Ledger) run(ctx context.Context) {
 				r.err = err
 				close(r.done)
 			}
+			if rot != nil {
+				l.rotateNow(rot)
+			}
 		}
 	}
+}
+
+// rotateNow carries out a rotation request.
+func (l *Ledger) rotateNow(r *request) {
+	r.err = l.runRotation(r.rotate)
+	close(r.done)
 }
 
 // drain commits what is queued when the ledger closes.
@@ -235,6 +254,10 @@ func (l *Ledger) drain() {
 	for {
 		select {
 		case r := <-l.reqs:
+			if r.rotate != nil {
+				l.rotateNow(r)
+				continue
+			}
 			r.err = l.commit([]*request{r}, false)
 			close(r.done)
 		default:
@@ -247,6 +270,11 @@ func (l *Ledger) drain() {
 // checkpoint for every log whose unsigned entries are due (or all of them
 // when final).
 func (l *Ledger) commit(batch []*request, final bool) error {
+	return l.commitSigned(batch, final, l.cfg.Signer)
+}
+
+// commitSigned is commit with the checkpoints signed by signer.
+func (l *Ledger) commitSigned(batch []*request, final bool, signer note.Signer) error {
 	ctx := context.Background()
 	now := l.cfg.Now().UTC().Truncate(time.Millisecond)
 
@@ -331,7 +359,7 @@ func (l *Ledger) commit(batch []*request, final bool) error {
 			due := final || w.force || now.UnixMilli()-t.cpTime >= l.cfg.CheckpointEvery.Milliseconds()
 			if t.size() > t.cpSize && due {
 				root := t.root()
-				signed, err := signCheckpoint(l.cfg.Signer, Origin(l.cfg.Deployment, w.tenant), t.size(), root)
+				signed, err := signCheckpoint(signer, Origin(l.cfg.Deployment, w.tenant), t.size(), root)
 				if err != nil {
 					return err
 				}
