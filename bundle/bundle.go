@@ -18,6 +18,10 @@
 //	                      the period's end (absent when it is the end one)
 //	consistency-period-end.json  a ledger.ConsistencyProof from the
 //	                      period-end checkpoint to the end one (likewise)
+//	keys.jsonl            the key rotations (ledger.key records) in
+//	                      [0, end size), as context lines: each with its
+//	                      inclusion proof against the end checkpoint
+//	                      (absent when the signing key never changed)
 //	consistency.json      a ledger.ConsistencyProof from start to end
 //	                      (absent when the start size is 0)
 //	start-range.json      the compact range of the start tree
@@ -69,6 +73,7 @@ const (
 	FileCosignedEnd          = "cosigned-end.txt"
 	FilePeriodEnd            = "period-end.txt"
 	FileConsistencyPeriodEnd = "consistency-period-end.json"
+	FileKeys                 = "keys.jsonl"
 )
 
 // Manifest is manifest.json.

@@ -162,6 +162,10 @@ type verification struct {
 	endRoot   []byte // nil when the end checkpoint does not open
 	start     []byte // the start root, nil for the empty tree or when it does not open
 
+	keys       ledger.KeyHistory // nil: the key given alone
+	keyEntries []keyEntry
+	keyIDs     map[string]bool
+
 	rng      *merkleRange // the start range, extended by each entry; nil when unusable
 	tampered []string     // ids of records that fail their checks
 }
@@ -214,7 +218,9 @@ func (v *verification) run() {
 	v.rep.Tenant, v.rep.From, v.rep.To = v.m.Tenant, v.m.From, v.m.To
 	v.rep.StartSize, v.rep.EndSize = v.m.StartSize, v.m.EndSize
 	v.checkFileHashes()
+	v.readKeys()
 	v.checkCheckpoints()
+	v.checkKeys()
 	v.checkWitnesses()
 	v.checkStartRange()
 	cat, res := v.readCatalogAndResults()
@@ -263,7 +269,7 @@ func (v *verification) openCheckpoint(name string, wantSize uint64) (note []byte
 	if b == nil {
 		return nil, nil
 	}
-	origin, size, root, err := ledger.OpenCheckpoint(b, v.verifier)
+	origin, size, root, err := ledger.OpenCheckpoint(b, v.keyAt(wantSize))
 	if err != nil {
 		v.problem(name, "", "signature does not verify with the key given: %v", err)
 		return nil, nil
@@ -455,6 +461,9 @@ func (v *verification) entries(name string, from, to uint64, context bool, yield
 		}
 		next = e.Index + 1
 		rec, leafHash, ok := v.record(name, &e)
+		if ok && rec.Type == ledger.KeyRecordType && !v.keyIDs[rec.ID] {
+			v.problem(name, e.ID, "is a key rotation that %s does not list", FileKeys)
+		}
 		if context {
 			if ok && v.endRoot != nil {
 				if err := ledger.VerifyInclusion(e.Index, v.m.EndSize, leafHash, e.Proof, v.endRoot); err != nil {

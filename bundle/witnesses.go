@@ -118,7 +118,7 @@ func (v *verification) checkPeriodEnd(pe uint64) {
 	if b == nil {
 		return
 	}
-	origin, size, root, err := ledger.OpenCheckpoint(b, v.verifier)
+	origin, size, root, err := ledger.OpenCheckpoint(b, v.keyAt(pe))
 	switch {
 	case err != nil:
 		v.problem(FilePeriodEnd, "", "signature does not verify with the key given: %v", err)

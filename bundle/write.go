@@ -112,6 +112,15 @@ func Write(ctx context.Context, w io.Writer, in Input) error {
 		}
 		return putBytes(name, ledger.Cosigned(cp.Note, cosigs))
 	}
+	keys, err := writeKeys(ctx, in, end.Size)
+	if err != nil {
+		return fmt.Errorf("bundle: key history: %w", err)
+	}
+	if keys != nil {
+		if err := putBytes(FileKeys, keys); err != nil {
+			return err
+		}
+	}
 	if err := putCosigned(FileCosignedEnd, end, false); err != nil {
 		return err
 	}

@@ -79,6 +79,11 @@ func openData(ctx context.Context, dir string, logger *slog.Logger) (*data, erro
 		unlock()
 		return nil, err
 	}
+	if err := d.finishRotation(ctx); err != nil {
+		d.store.Close()
+		unlock()
+		return nil, err
+	}
 	d.ledger = ledger.Open(ledger.Config{Store: d.store, Signer: d.signer, Deployment: d.deployment, Logger: logger})
 	return d, nil
 }
@@ -117,6 +122,9 @@ func openKeys(dir string) (*data, error) {
 	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
 	if err != nil {
 		return nil, fmt.Errorf("signing key %s: %w", skeyPath, err)
+	}
+	if err := mendVerifierKey(dir, signer); err != nil {
+		return nil, err
 	}
 	vkey, err := os.ReadFile(filepath.Join(dir, verifierFile))
 	if err != nil {
