@@ -31,7 +31,7 @@ func TestDependencies(t *testing.T) {
 		mod + "/bundle":   append([]string{mod, mod + "/controls", mod + "/ledger"}, merkle...),
 	}
 	ioPackages := []string{"database/", "net/", "net", "os", "os/", "io/fs", "syscall", "unsafe"}
-	adapters := map[string]bool{mod + "/sqlite": true, mod + "/postgres": true, mod + "/web": true}
+	adapters := map[string]bool{mod + "/sqlite": true, mod + "/postgres": true, mod + "/web": true, mod + "/witness": true}
 	matches := func(imp string, prefixes []string) bool {
 		for _, p := range prefixes {
 			if imp == p || strings.HasSuffix(p, "/") && strings.HasPrefix(imp, p) {

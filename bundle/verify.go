@@ -87,7 +87,7 @@ type Options struct {
 	// witnesses the auditor knows.
 	Witnesses []string
 	// MinWitnesses is how many known witnesses must have cosigned the
-	// period-end checkpoint, each at a time within [From, To+Grace].
+	// period-end checkpoint, each at a time no later than To+Grace.
 	MinWitnesses int
 	// Grace is DefaultGrace when 0.
 	Grace time.Duration
@@ -461,6 +461,11 @@ func (v *verification) entries(name string, from, to uint64, context bool, yield
 		}
 		next = e.Index + 1
 		rec, leafHash, ok := v.record(name, &e)
+		if !context && e.Index >= v.rep.PeriodEndSize {
+			if received, _ := waarborg.ParseTime(e.ReceivedAt); received.Before(v.m.To) {
+				v.problem(name, e.ID, "was received before the period's end, yet is not in the period-end checkpoint (size %d)", v.rep.PeriodEndSize)
+			}
+		}
 		if ok && rec.Type == ledger.KeyRecordType && !v.keyIDs[rec.ID] {
 			v.problem(name, e.ID, "is a key rotation that %s does not list", FileKeys)
 		}
