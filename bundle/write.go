@@ -64,7 +64,7 @@ func Write(ctx context.Context, w io.Writer, in Input) error {
 	if err != nil {
 		return err
 	}
-	periodEnd, err := PeriodEndCheckpoint(ctx, in.Store, in.Tenant, in.To, end.Size)
+	periodEnd, err := ledger.PeriodEnd(ctx, in.Store, in.Tenant, in.To, end.Size)
 	if err != nil {
 		return err
 	}
@@ -259,43 +259,6 @@ func endCheckpoint(ctx context.Context, s waarborg.Store, tenant, signed string)
 		return nil, waarborg.Errorf(waarborg.EINVALID, "bundle: the result's checkpoint is not the kept checkpoint of size %d", size)
 	}
 	return cp, nil
-}
-
-// PeriodEndCheckpoint returns tenant's period-end checkpoint for a period
-// that ends at to: the smallest kept checkpoint, of at most end entries,
-// that covers every entry received before to. While serving, waarborg
-// checkpoints every log at each UTC midnight and has the witnesses cosign
-// it, so for a period given as dates it is the one the witnesses saw at
-// the period's end. For a period not over yet it is the end checkpoint.
-func PeriodEndCheckpoint(ctx context.Context, s waarborg.Store, tenant string, to time.Time, end uint64) (*waarborg.Checkpoint, error) {
-	// Entries are in the order of receipt: find the first received at or
-	// after to.
-	lo, hi := uint64(0), end
-	for lo < hi {
-		mid := lo + (hi-lo)/2
-		var received time.Time
-		for st, err := range s.Records(ctx, tenant, mid, mid+1) {
-			if err != nil {
-				return nil, err
-			}
-			received = st.ReceivedAt
-		}
-		if received.Before(to) {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
-	cps, err := s.Checkpoints(ctx, tenant)
-	if err != nil {
-		return nil, err
-	}
-	for i := range cps {
-		if cps[i].Size >= lo && cps[i].Size <= end && cps[i].Size > 0 {
-			return &cps[i], nil
-		}
-	}
-	return nil, waarborg.Errorf(waarborg.ENOTFOUND, "tenant %s has no checkpoint of %d to %d entries", tenant, lo, end)
 }
 
 // startCheckpoint returns the latest kept checkpoint signed before from and
