@@ -104,15 +104,7 @@ func openKeys(dir string) (*data, error) {
 			return nil, fmt.Errorf("write verifier key: %w", err)
 		}
 		// Written last and exclusively, so that a crash leaves no half key.
-		f, err := os.OpenFile(skeyPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("write signing key: %w", err)
-		}
-		if _, err := f.WriteString(s + "\n"); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("write signing key: %w", err)
-		}
-		if err := errors.Join(f.Sync(), f.Close()); err != nil {
+		if err := writeExclusive(skeyPath, s+"\n"); err != nil {
 			return nil, fmt.Errorf("write signing key: %w", err)
 		}
 		skey = []byte(s)

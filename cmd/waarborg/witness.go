@@ -149,8 +149,8 @@ func witnessKey(dir, name string) (*ledger.Cosigner, error) {
 	return ledger.NewCosigner(stored, ed25519.NewKeyFromSeed(seed), nil)
 }
 
-// writeExclusive writes a new file of mode 0600 and syncs it, so that a
-// crash leaves no half key.
+// writeExclusive writes a new file of mode 0600 and syncs it: a key file,
+// which must never be overwritten.
 func writeExclusive(path, content string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
