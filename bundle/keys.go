@@ -8,7 +8,6 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/waarborg/waarborg"
 	"github.com/waarborg/waarborg/ledger"
 )
 
@@ -63,8 +62,7 @@ func (v *verification) readKeys() {
 		if !ok {
 			continue
 		}
-		received, _ := waarborg.ParseTime(e.ReceivedAt)
-		kr, isKey := ledger.ParseKeyRecord(rec, e.Index, received)
+		kr, isKey := ledger.ParseKeyRecord(rec, e.Index)
 		if !isKey || e.Index >= v.m.EndSize || len(recs) > 0 && e.Index <= recs[len(recs)-1].Index {
 			v.problem(FileKeys, e.ID, "is not a key rotation of the log before the end checkpoint, in order")
 			continue

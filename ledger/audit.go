@@ -104,7 +104,7 @@ func VerifyEach(ctx context.Context, s waarborg.Store, tenant string, verifier n
 		} else {
 			if strings.HasPrefix(st.ID, keyRecordPrefix) {
 				if r, err := waarborg.ParseRecord(st.Canonical); err == nil {
-					if kr, ok := ParseKeyRecord(r, st.Index, st.ReceivedAt); ok {
+					if kr, ok := ParseKeyRecord(r, st.Index); ok {
 						keyRecs = append(keyRecs, kr)
 					}
 				}

@@ -40,19 +40,19 @@ func Announce(deployment string, old note.Signer, oldKey string, next note.Signe
 // A KeyRecord is a key rotation as a log holds it.
 type KeyRecord struct {
 	ID           string
-	Index        uint64 // its entry: checkpoints of larger sizes are the new key's
-	ReceivedAt   time.Time
-	Old, New     string // verifier keys
+	Index        uint64    // its entry: checkpoints of larger sizes are the new key's
+	At           time.Time // the record's time: when the rotation took place
+	Old, New     string    // verifier keys
 	Announcement string
 }
 
 // ParseKeyRecord returns the key rotation that rec, entry index of its
 // log, records, and false for a record of another type.
-func ParseKeyRecord(rec *waarborg.Record, index uint64, received time.Time) (KeyRecord, bool) {
+func ParseKeyRecord(rec *waarborg.Record, index uint64) (KeyRecord, bool) {
 	if rec.Type != KeyRecordType {
 		return KeyRecord{}, false
 	}
-	return KeyRecord{ID: rec.ID, Index: index, ReceivedAt: received, Old: rec.Str("old_key"), New: rec.Str("new_key"), Announcement: rec.Str("announcement")}, true
+	return KeyRecord{ID: rec.ID, Index: index, At: rec.Time, Old: rec.Str("old_key"), New: rec.Str("new_key"), Announcement: rec.Str("announcement")}, true
 }
 
 // A KeyEpoch is one signing key of a log: it signs the checkpoints of
@@ -61,8 +61,8 @@ type KeyEpoch struct {
 	Key      string // the verifier key; "" for the trusted key of a log that never rotated
 	Verifier note.Verifier
 	From     uint64
-	// Since is when the key record that introduced it was received (zero
-	// for a log's first key): the key signs from then on.
+	// Since is the time of the rotation that introduced it (zero for a
+	// log's first key): the key signs from then on.
 	Since  time.Time
 	Record string // the id of that record
 }
@@ -103,7 +103,7 @@ func NewKeyHistory(trusted note.Verifier, recs []KeyRecord) (KeyHistory, error) 
 		if err != nil || len(n.Sigs) != 2 || n.Text != announcementText(next.Name(), r.Old, r.New) {
 			continue
 		}
-		h = append(h, KeyEpoch{Key: r.New, Verifier: next, From: r.Index, Since: r.ReceivedAt, Record: r.ID})
+		h = append(h, KeyEpoch{Key: r.New, Verifier: next, From: r.Index, Since: r.At, Record: r.ID})
 	}
 	for _, e := range h {
 		if e.Verifier.Name() == trusted.Name() && e.Verifier.KeyHash() == trusted.KeyHash() {
@@ -143,7 +143,7 @@ func KeyRecords(ctx context.Context, s waarborg.Store, tenant string, upTo uint6
 		if err != nil {
 			return nil, fmt.Errorf("key record %s: %w", st.ID, err)
 		}
-		if kr, ok := ParseKeyRecord(rec, st.Index, st.ReceivedAt); ok {
+		if kr, ok := ParseKeyRecord(rec, st.Index); ok {
 			out = append(out, kr)
 		}
 	}
@@ -220,23 +220,31 @@ func (l *Ledger) runRotation(rot *rotation) error {
 	if n, err := note.Open(rot.announcement, note.VerifierList(oldV, newV)); err != nil || len(n.Sigs) != 2 {
 		return fmt.Errorf("key rotation: the announcement is not signed by both keys: %v", err)
 	}
+	if err := l.loadRotations(ctx); err != nil {
+		return err
+	}
+	kr := KeyRecord{At: l.cfg.Now().UTC(), Old: oldKey, New: newKey, Announcement: string(rot.announcement)}
 	tenants, err := l.cfg.Store.Tenants(ctx)
 	if err != nil {
 		return err
 	}
-	now := l.cfg.Now().UTC()
 	req := &request{}
 	for _, t := range tenants {
-		prior, err := KeyRecords(ctx, l.cfg.Store, t, 0)
+		// The next free id: a record id is the sender's, and one may have
+		// taken an id of this form for a record of another type.
+		n := len(l.rotations) + 1
+		for ; ; n++ {
+			_, err := l.cfg.Store.Record(ctx, t, KeyRecordID(n))
+			if waarborg.ErrorCode(err) == waarborg.ENOTFOUND {
+				break
+			}
+			if err != nil {
+				return err
+			}
+		}
+		rec, err := keyRecord(t, n, kr)
 		if err != nil {
 			return err
-		}
-		data, _ := json.Marshal(map[string]string{"old_key": oldKey, "new_key": newKey, "announcement": string(rot.announcement)})
-		line := fmt.Sprintf(`{"id":%q,"tenant":%q,"source":"waarborg/ledger","type":%q,"time":%q,"actor":"waarborg key rotate","data":%s}`,
-			KeyRecordID(len(prior)+1), t, KeyRecordType, waarborg.FormatReceived(now), data)
-		rec, err := waarborg.ParseRecord([]byte(line))
-		if err != nil {
-			return fmt.Errorf("key record of %s: %w", t, err)
 		}
 		req.recs = append(req.recs, rec)
 	}
@@ -249,5 +257,58 @@ func (l *Ledger) runRotation(rot *rotation) error {
 		}
 	}
 	l.cfg.Signer = rot.signer
+	l.rotations = append(l.rotations, kr)
 	return nil
+}
+
+// keyRecord returns the nth key record of tenant's log for rotation k.
+func keyRecord(tenant string, n int, k KeyRecord) (*waarborg.Record, error) {
+	data, _ := json.Marshal(map[string]string{"old_key": k.Old, "new_key": k.New, "announcement": k.Announcement})
+	line := fmt.Sprintf(`{"id":%q,"tenant":%q,"source":"waarborg/ledger","type":%q,"time":%q,"actor":"waarborg key rotate","data":%s}`,
+		KeyRecordID(n), tenant, KeyRecordType, waarborg.FormatReceived(k.At), data)
+	rec, err := waarborg.ParseRecord([]byte(line))
+	if err != nil {
+		return nil, fmt.Errorf("key record of %s: %w", tenant, err)
+	}
+	return rec, nil
+}
+
+// loadRotations reads the deployment's key rotations from its logs once:
+// every log holds all of them (a log that starts later starts with them).
+func (l *Ledger) loadRotations(ctx context.Context) error {
+	if l.rotations != nil {
+		return nil
+	}
+	tenants, err := l.cfg.Store.Tenants(ctx)
+	if err != nil {
+		return err
+	}
+	all := []KeyRecord{}
+	for _, t := range tenants {
+		recs, err := KeyRecords(ctx, l.cfg.Store, t, 0)
+		if err != nil {
+			return err
+		}
+		if len(recs) > len(all) {
+			all = recs
+		}
+	}
+	l.rotations = all
+	return nil
+}
+
+// keyHistoryFor returns the key records a new log of tenant starts with.
+func (l *Ledger) keyHistoryFor(ctx context.Context, tenant string) ([]*waarborg.Record, error) {
+	if err := l.loadRotations(ctx); err != nil {
+		return nil, err
+	}
+	var out []*waarborg.Record
+	for i, k := range l.rotations {
+		rec, err := keyRecord(tenant, i+1, k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+	return out, nil
 }

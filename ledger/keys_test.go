@@ -58,6 +58,11 @@ func TestRotate(t *testing.T) {
 	defer l.Close()
 	appendRecords(t, l, "acme", 0, 5)
 	appendRecords(t, l, "beta", 0, 2)
+	// A sender's record that happens to hold the first key record's id.
+	taken := storetest.Record(t, "beta", ledger.KeyRecordID(1), 1)
+	if _, err := l.Append(ctx, []*waarborg.Record{taken}); err != nil {
+		t.Fatal(err)
+	}
 	rotatedAt := f.clock.t
 
 	ann, err := ledger.Announce("test.example", k1.signer, k1.text, k2.signer, k2.text)
@@ -73,6 +78,19 @@ func TestRotate(t *testing.T) {
 		t.Fatal(err)
 	}
 	appendRecords(t, l, "acme", 5, 4)
+	// A log that starts after the rotation starts with the key history.
+	appendRecords(t, l, "gamma", 0, 3)
+	if st, err := f.store.Record(ctx, "gamma", ledger.KeyRecordID(1)); err != nil || st.Index != 0 {
+		t.Fatalf("gamma's key record: %+v, %v", st, err)
+	}
+	if st, err := f.store.Record(ctx, "beta", ledger.KeyRecordID(2)); err != nil || st.Index != 3 {
+		t.Fatalf("beta's key record, past the taken id: %+v, %v", st, err)
+	}
+	// After a restart the ledger reads the rotations back from the logs.
+	l.Close()
+	l = ledger.Open(ledger.Config{Store: f.store, Signer: k2.signer, Deployment: "test.example", Now: f.clock.Now})
+	defer l.Close()
+	appendRecords(t, l, "delta", 0, 1)
 
 	st, err := f.store.Record(ctx, "acme", ledger.KeyRecordID(1))
 	if err != nil || st.Index != 5 {
@@ -90,7 +108,7 @@ func TestRotate(t *testing.T) {
 		trusted note.Verifier
 	}{{"old key", k1.verifier}, {"new key", k2.verifier}} {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, tenant := range []string{"acme", "beta"} {
+			for _, tenant := range []string{"acme", "beta", "gamma", "delta"} {
 				rep, err := ledger.Verify(ctx, f.store, tenant, tt.trusted, "test.example")
 				if err != nil || len(rep.Problems) != 0 {
 					t.Errorf("%s: %+v, %v", tenant, rep, err)
@@ -106,9 +124,11 @@ func TestRotate(t *testing.T) {
 	if err != nil || len(keys) != 2 || keys[0].Key != k1.text || keys[1].Key != k2.text || keys[1].Record != ledger.KeyRecordID(1) {
 		t.Errorf("keys in force across the rotation: %+v, %v", keys, err)
 	}
-	keys, err = ledger.KeysInForce(ctx, f.store, "acme", k2.verifier, rotatedAt.Add(time.Hour), rotatedAt.Add(2*time.Hour))
-	if err != nil || len(keys) != 1 || keys[0].Key != k2.text {
-		t.Errorf("keys in force after the rotation: %+v, %v", keys, err)
+	for _, tenant := range []string{"acme", "delta"} {
+		keys, err = ledger.KeysInForce(ctx, f.store, tenant, k2.verifier, rotatedAt.Add(time.Hour), rotatedAt.Add(2*time.Hour))
+		if err != nil || len(keys) != 1 || keys[0].Key != k2.text {
+			t.Errorf("%s: keys in force after the rotation: %+v, %v", tenant, keys, err)
+		}
 	}
 
 	// A checkpoint, of the right root, signed by a key the ledger never

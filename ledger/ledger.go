@@ -64,8 +64,9 @@ type Ledger struct {
 	done chan struct{}
 	stop context.CancelFunc
 
-	// trees belongs to the writer goroutine.
-	trees map[string]*tree
+	// trees and rotations belong to the writer goroutine.
+	trees     map[string]*tree
+	rotations []KeyRecord // every key rotation, oldest first; nil until read
 	tiles tileCache // complete tiles read for proofs
 
 	closeOnce sync.Once
@@ -325,6 +326,21 @@ func (l *Ledger) commitSigned(batch []*request, final bool, signer note.Signer) 
 			return err
 		}
 		trees[i] = t
+		if t.size() == 0 && len(w.pending) > 0 {
+			// A log that starts after a rotation starts with the key history,
+			// so that it verifies with any key of the deployment's.
+			recs, err := l.keyHistoryFor(ctx, w.tenant)
+			if err != nil {
+				return err
+			}
+			pend := make([]*waarborg.Pending, 0, len(recs)+len(w.pending))
+			results := make([]*Result, 0, len(recs)+len(w.results))
+			for _, r := range recs {
+				pend = append(pend, &waarborg.Pending{Record: r, Hash: r.Hash(), ReceivedAt: now})
+				results = append(results, new(Result))
+			}
+			w.pending, w.results = append(pend, w.pending...), append(results, w.results...)
+		}
 	}
 	var leafBuf []byte
 	received := waarborg.FormatReceived(now)
