@@ -67,7 +67,7 @@ type Ledger struct {
 	// trees and rotations belong to the writer goroutine.
 	trees     map[string]*tree
 	rotations []KeyRecord // every key rotation, oldest first; nil until read
-	tiles tileCache // complete tiles read for proofs
+	tiles     tileCache   // complete tiles read for proofs
 
 	closeOnce sync.Once
 	closeErr  error
