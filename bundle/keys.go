@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/waarborg/waarborg"
 	"github.com/waarborg/waarborg/ledger"
 )
 
@@ -97,5 +98,22 @@ func (v *verification) checkKeys() {
 		if err := ledger.VerifyInclusion(k.e.Index, v.m.EndSize, k.leafHash, k.e.Proof, v.endRoot); err != nil {
 			v.problem(FileKeys, k.e.ID, "is not entry %d of %s: %v", k.e.Index, FileCheckpointEnd, err)
 		}
+	}
+}
+
+// checkUnlistedKey reports a key record that keys.jsonl does not list
+// and that would have introduced a key: a rotation hidden from the
+// verifier. Any other record of the type introduces nothing.
+func (v *verification) checkUnlistedKey(name string, rec *waarborg.Record, index uint64) {
+	kr, ok := ledger.ParseKeyRecord(rec, index)
+	if !ok {
+		return
+	}
+	keys := v.keys
+	if keys == nil {
+		keys = ledger.KeyHistory{{Verifier: v.verifier}}
+	}
+	if keys.Introduces(kr) {
+		v.problem(name, rec.ID, "is a key rotation that %s does not list", FileKeys)
 	}
 }

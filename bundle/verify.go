@@ -466,8 +466,8 @@ func (v *verification) entries(name string, from, to uint64, context bool, yield
 				v.problem(name, e.ID, "was received before the period's end, yet is not in the period-end checkpoint (size %d)", v.rep.PeriodEndSize)
 			}
 		}
-		if ok && rec.Type == ledger.KeyRecordType && !v.keyIDs[rec.ID] {
-			v.problem(name, e.ID, "is a key rotation that %s does not list", FileKeys)
+		if ok && !v.keyIDs[rec.ID] {
+			v.checkUnlistedKey(name, rec, e.Index)
 		}
 		if context {
 			if ok && v.endRoot != nil {

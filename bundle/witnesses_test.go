@@ -1,7 +1,9 @@
 package bundle_test
 
 import (
+	"archive/zip"
 	"bytes"
+	"encoding/json"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -66,6 +68,14 @@ func TestWitnessesAndRotation(t *testing.T) {
 	}
 	appendAt(from.Add(-time.Hour), 10)
 	appendAt(from.Add(time.Hour), 5)
+	// A sender's record of the key type, unsigned: it introduces nothing.
+	senders, err := waarborg.ParseRecord([]byte(fmt.Sprintf(`{"id":"sender-key","tenant":"acme","source":"x/y","type":"ledger.key","time":"2026-03-02T01:00:00Z","data":{"old_key":%q,"new_key":%q,"announcement":"junk"}}`, keys[0].text, keys[1].text)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(ctx, []*waarborg.Record{senders}); err != nil {
+		t.Fatal(err)
+	}
 	ann, err := ledger.Announce("test.example", keys[0].s, keys[0].text, keys[1].s, keys[1].text)
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +129,35 @@ func TestWitnessesAndRotation(t *testing.T) {
 			t.Errorf("the bundle has no %s", f)
 		}
 	}
+
+	t.Run("a hidden rotation", func(t *testing.T) {
+		files := unzip(t, zipped)
+		var m bundle.Manifest
+		if err := json.Unmarshal(files[bundle.FileManifest], &m); err != nil {
+			t.Fatal(err)
+		}
+		delete(m.Files, bundle.FileKeys)
+		delete(files, bundle.FileKeys)
+		files[bundle.FileManifest], _ = json.Marshal(m)
+		var out bytes.Buffer
+		zw := zip.NewWriter(&out)
+		for name, b := range files {
+			w, _ := zw.Create(name)
+			w.Write(b)
+		}
+		zw.Close()
+		rep, err := bundle.VerifyWith(bytes.NewReader(out.Bytes()), int64(out.Len()), bundle.Options{Key: keys[0].text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all []string
+		for _, p := range rep.Problems {
+			all = append(all, p.String())
+		}
+		if got := strings.Join(all, "\n"); !strings.Contains(got, ledger.KeyRecordID(1)+": is a key rotation that keys.jsonl does not list") || strings.Contains(got, "sender-key") {
+			t.Errorf("problems:\n%s", got)
+		}
+	})
 
 	tests := []struct {
 		name string

@@ -91,19 +91,9 @@ func NewKeyHistory(trusted note.Verifier, recs []KeyRecord) (KeyHistory, error) 
 	}
 	h := KeyHistory{{Key: recs[0].Old, Verifier: first}}
 	for _, r := range recs {
-		cur := h[len(h)-1]
-		if r.Old != cur.Key || r.Index < cur.From {
-			continue
+		if e, ok := h.introduces(r); ok {
+			h = append(h, e)
 		}
-		next, err := note.NewVerifier(r.New)
-		if err != nil || next.Name() != cur.Verifier.Name() {
-			continue
-		}
-		n, err := note.Open([]byte(r.Announcement), note.VerifierList(cur.Verifier, next))
-		if err != nil || len(n.Sigs) != 2 || n.Text != announcementText(next.Name(), r.Old, r.New) {
-			continue
-		}
-		h = append(h, KeyEpoch{Key: r.New, Verifier: next, From: r.Index, Since: r.At, Record: r.ID})
 	}
 	for _, e := range h {
 		if e.Verifier.Name() == trusted.Name() && e.Verifier.KeyHash() == trusted.KeyHash() {
@@ -111,6 +101,33 @@ func NewKeyHistory(trusted note.Verifier, recs []KeyRecord) (KeyHistory, error) 
 		}
 	}
 	return h, ErrUntrustedKey
+}
+
+// introduces returns the epoch that r starts after the last of h, and
+// false when r introduces nothing: another old key than the one in force,
+// or an announcement that it and the new key did not both sign.
+func (h KeyHistory) introduces(r KeyRecord) (KeyEpoch, bool) {
+	cur := h[len(h)-1]
+	old, err := note.NewVerifier(r.Old)
+	if err != nil || old.Name() != cur.Verifier.Name() || old.KeyHash() != cur.Verifier.KeyHash() || r.Index < cur.From {
+		return KeyEpoch{}, false
+	}
+	next, err := note.NewVerifier(r.New)
+	if err != nil || next.Name() != cur.Verifier.Name() {
+		return KeyEpoch{}, false
+	}
+	n, err := note.Open([]byte(r.Announcement), note.VerifierList(cur.Verifier, next))
+	if err != nil || len(n.Sigs) != 2 || n.Text != announcementText(next.Name(), r.Old, r.New) {
+		return KeyEpoch{}, false
+	}
+	return KeyEpoch{Key: r.New, Verifier: next, From: r.Index, Since: r.At, Record: r.ID}, true
+}
+
+// Introduces reports whether key record r, were it in the log after every
+// rotation of h, would introduce a key: a rotation a verifier must not miss.
+func (h KeyHistory) Introduces(r KeyRecord) bool {
+	_, ok := h.introduces(r)
+	return ok
 }
 
 // At returns the key in force for the checkpoint of the given size.
