@@ -3,10 +3,10 @@ package bundle_test
 import (
 	"archive/zip"
 	"bytes"
-	"encoding/json"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
