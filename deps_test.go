@@ -32,7 +32,7 @@ func TestDependencies(t *testing.T) {
 		mod + "/report":   {mod, mod + "/controls", mod + "/ledger", mod + "/sample", "github.com/go-pdf/fpdf"},
 	}
 	ioPackages := []string{"database/", "net/", "net", "os", "os/", "io/fs", "syscall", "unsafe"}
-	adapters := map[string]bool{mod + "/sqlite": true, mod + "/postgres": true, mod + "/web": true}
+	adapters := map[string]bool{mod + "/sqlite": true, mod + "/postgres": true, mod + "/web": true, mod + "/witness": true}
 	matches := func(imp string, prefixes []string) bool {
 		for _, p := range prefixes {
 			if imp == p || strings.HasSuffix(p, "/") && strings.HasPrefix(imp, p) {

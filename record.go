@@ -335,6 +335,11 @@ var schemas = map[string][]field{
 	"exception.explain":   {req("control", tString), req("subject", tString), req("explanation", tString)},
 	"exception.remediate": {req("control", tString), req("subject", tString), req("remediation", tString)},
 	"exception.accept":    {req("control", tString), req("subject", tString), req("response", tString)},
+	// A rotation of the deployment's checkpoint signing key, written by the
+	// ledger into every tenant's log (docs/witnesses.md): the announcement
+	// is a signed note by the old key and the new one. A record of this type
+	// that the key in force did not sign introduces nothing.
+	"ledger.key": {req("old_key", tString), req("new_key", tString), req("announcement", tString)},
 }
 
 // Types returns the record types of format v1.

@@ -69,6 +69,9 @@ type Store interface {
 	Checkpoints(ctx context.Context, tenant string) ([]Checkpoint, error)
 	// Checkpoint returns the checkpoint of the given size, or the latest when size is 0.
 	Checkpoint(ctx context.Context, tenant string, size uint64) (*Checkpoint, error)
+	// Cosignatures returns the witnesses' cosignatures of the checkpoint of
+	// the given size, by witness name; none is not an error.
+	Cosignatures(ctx context.Context, tenant string, size uint64) ([]Cosignature, error)
 	Close() error
 }
 
@@ -87,4 +90,8 @@ type Tx interface {
 	Add(tenant string, first uint64, recs []*Pending) error
 	PutTiles(tenant string, tiles []Tile) error
 	AddCheckpoint(cp *Checkpoint) error
+	// AddCosignature keeps a witness's cosignature of a kept checkpoint.
+	// A witness's first cosignature of a checkpoint is kept; later ones of
+	// the same checkpoint by the same key change nothing.
+	AddCosignature(c *Cosignature) error
 }

@@ -9,6 +9,19 @@
 //	checkpoint-start.txt  the signed checkpoint at the period's start
 //	                      (absent when no checkpoint was signed before it)
 //	checkpoint-end.txt    the signed checkpoint the evaluation read
+//	cosigned-start.txt    checkpoint-start.txt with the witnesses'
+//	cosigned-end.txt      cosignatures (C2SP tlog-cosignature/v1) appended,
+//	                      and the same of the end checkpoint (each absent
+//	                      when no witness cosigned it)
+//	period-end.txt        the period-end checkpoint, cosigned: the first kept
+//	                      checkpoint that covers every entry received before
+//	                      the period's end (absent when it is the end one)
+//	consistency-period-end.json  a ledger.ConsistencyProof from the
+//	                      period-end checkpoint to the end one (likewise)
+//	keys.jsonl            the key rotations (ledger.key records) in
+//	                      [0, end size), as context lines: each with its
+//	                      inclusion proof against the end checkpoint
+//	                      (absent when the signing key never changed)
 //	consistency.json      a ledger.ConsistencyProof from start to end
 //	                      (absent when the start size is 0)
 //	start-range.json      the compact range of the start tree
@@ -57,6 +70,12 @@ const (
 	FileContext         = "context.jsonl"
 	FileCatalog         = "catalog.json"
 	FileResults         = "results.json"
+
+	FileCosignedStart        = "cosigned-start.txt"
+	FileCosignedEnd          = "cosigned-end.txt"
+	FilePeriodEnd            = "period-end.txt"
+	FileConsistencyPeriodEnd = "consistency-period-end.json"
+	FileKeys                 = "keys.jsonl"
 )
 
 // Manifest is manifest.json.
@@ -69,10 +88,14 @@ type Manifest struct {
 	CatalogSHA256   string    `json:"catalog_sha256"`
 	StartSize       uint64    `json:"start_size"`
 	EndSize         uint64    `json:"end_size"`
-	Entries         uint64    `json:"entries"`    // lines of entries.jsonl
-	Context         uint64    `json:"context"`    // lines of context.jsonl
-	Controls        int       `json:"controls"`   // controls in results.json
-	Exceptions      int       `json:"exceptions"` // exceptions in results.json, all controls
+	// PeriodEndSize is the size of the period-end checkpoint, whose
+	// cosignatures date the period's evidence (0 in bundles made before
+	// witnesses).
+	PeriodEndSize uint64 `json:"period_end_size,omitempty"`
+	Entries       uint64 `json:"entries"`    // lines of entries.jsonl
+	Context       uint64 `json:"context"`    // lines of context.jsonl
+	Controls      int    `json:"controls"`   // controls in results.json
+	Exceptions    int    `json:"exceptions"` // exceptions in results.json, all controls
 	// Files maps every other file of the bundle to its hex SHA-256, so that
 	// a file damaged in transit is named as such.
 	Files map[string]string `json:"files"`

@@ -30,10 +30,15 @@ type Report struct {
 	From, To  time.Time
 	StartSize uint64
 	EndSize   uint64
-	Entries   uint64 // entries.jsonl lines read
-	Context   uint64 // context.jsonl lines read
-	Controls  int    // controls re-run
-	Problems  []Problem
+	// PeriodEndSize is the size of the period-end checkpoint.
+	PeriodEndSize uint64
+	// Cosignatures are the cosignatures by known witnesses of the start,
+	// period-end and end checkpoints that verify.
+	Cosignatures []Cosigned
+	Entries      uint64 // entries.jsonl lines read
+	Context      uint64 // context.jsonl lines read
+	Controls     int    // controls re-run
+	Problems     []Problem
 }
 
 // OK reports whether every check held.
@@ -55,7 +60,46 @@ func (p Problem) String() string {
 	return p.File + ": " + p.Subject + ": " + p.Msg
 }
 
-// Verify checks a bundle of size bytes read from r with the deployment's
+// A Cosigned is a known witness's cosignature of one of the bundle's
+// checkpoints.
+type Cosigned struct {
+	Checkpoint string    `json:"checkpoint"` // start, period-end or end
+	Size       uint64    `json:"size"`
+	Witness    string    `json:"witness"`
+	Time       time.Time `json:"time"` // the witness's time: the trusted time
+}
+
+// DefaultGrace is how long after a period's end the witnesses' cosignatures
+// of its period-end checkpoint may be dated. waarborg serve submits that
+// checkpoint at the period end and retries a failing witness with a backoff
+// of at most --witness-every, so a cosignature comes within minutes; a day
+// allows for a witness that is down for most of one, and matches the daily
+// export: a later cosignature would leave a window in which the period's
+// history could have been rewritten before anyone else saw it.
+const DefaultGrace = 24 * time.Hour
+
+// Options says what Verify trusts and requires.
+type Options struct {
+	// Key is the deployment's verifier key (a note verifier key,
+	// name+hash+key).
+	Key string
+	// Witnesses are the verifier keys (C2SP tlog-cosignature/v1) of the
+	// witnesses the auditor knows.
+	Witnesses []string
+	// MinWitnesses is how many known witnesses must have cosigned the
+	// period-end checkpoint, each at a time no later than To+Grace.
+	MinWitnesses int
+	// Grace is DefaultGrace when 0.
+	Grace time.Duration
+}
+
+// Verify checks a bundle with the deployment's verifier key alone, and no
+// witness required: VerifyWith with Options{Key: verifierKey}.
+func Verify(r io.ReaderAt, size int64, verifierKey string) (*Report, error) {
+	return VerifyWith(r, size, Options{Key: verifierKey})
+}
+
+// VerifyWith checks a bundle of size bytes read from r with the deployment's
 // verifier key (a note verifier key, name+hash+key), using nothing but the
 // bundle: both checkpoints' signatures and origins, the consistency proof
 // between them, that the start range gives the start root and, with the
@@ -67,16 +111,33 @@ func (p Problem) String() string {
 // It returns an error only when the key or the zip cannot be read; every
 // other failure is a Problem of the report, and checking goes on past it so
 // that the report lists all it can.
-func Verify(r io.ReaderAt, size int64, verifierKey string) (*Report, error) {
-	verifier, err := note.NewVerifier(strings.TrimSpace(verifierKey))
+//
+// With witnesses, it also checks every cosignature by a known witness of
+// the start, period-end and end checkpoints, the consistency of the
+// period-end checkpoint with the end one, and that at least MinWitnesses
+// known witnesses cosigned the period-end checkpoint within the period's
+// grace.
+func VerifyWith(r io.ReaderAt, size int64, opts Options) (*Report, error) {
+	verifier, err := note.NewVerifier(strings.TrimSpace(opts.Key))
 	if err != nil {
 		return nil, fmt.Errorf("verifier key: %w", err)
+	}
+	var witnesses []*ledger.CosignatureVerifier
+	for _, k := range opts.Witnesses {
+		w, err := ledger.NewCosignatureVerifier(k)
+		if err != nil {
+			return nil, err
+		}
+		witnesses = append(witnesses, w)
+	}
+	if opts.Grace <= 0 {
+		opts.Grace = DefaultGrace
 	}
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("read bundle: %w", err)
 	}
-	v := &verification{rep: &Report{}, verifier: verifier, files: map[string]*zip.File{}}
+	v := &verification{rep: &Report{}, verifier: verifier, witnesses: witnesses, opts: opts, files: map[string]*zip.File{}}
 	for _, f := range zr.File {
 		if _, dup := v.files[f.Name]; dup {
 			v.problem(f.Name, "", "is in the zip twice")
@@ -88,15 +149,22 @@ func Verify(r io.ReaderAt, size int64, verifierKey string) (*Report, error) {
 }
 
 type verification struct {
-	rep      *Report
-	verifier note.Verifier
-	files    map[string]*zip.File
-	m        Manifest
+	rep       *Report
+	verifier  note.Verifier
+	witnesses []*ledger.CosignatureVerifier
+	opts      Options
+	files     map[string]*zip.File
+	m         Manifest
 
-	origin  string
-	endNote []byte
-	endRoot []byte // nil when the end checkpoint does not open
-	start   []byte // the start root, nil for the empty tree or when it does not open
+	origin    string
+	endNote   []byte
+	startNote []byte
+	endRoot   []byte // nil when the end checkpoint does not open
+	start     []byte // the start root, nil for the empty tree or when it does not open
+
+	keys       ledger.KeyHistory // nil: the key given alone
+	keyEntries []keyEntry
+	keyIDs     map[string]bool
 
 	rng      *merkleRange // the start range, extended by each entry; nil when unusable
 	tampered []string     // ids of records that fail their checks
@@ -150,7 +218,10 @@ func (v *verification) run() {
 	v.rep.Tenant, v.rep.From, v.rep.To = v.m.Tenant, v.m.From, v.m.To
 	v.rep.StartSize, v.rep.EndSize = v.m.StartSize, v.m.EndSize
 	v.checkFileHashes()
+	v.readKeys()
 	v.checkCheckpoints()
+	v.checkKeys()
+	v.checkWitnesses()
 	v.checkStartRange()
 	cat, res := v.readCatalogAndResults()
 	v.rerun(cat, res)
@@ -198,7 +269,7 @@ func (v *verification) openCheckpoint(name string, wantSize uint64) (note []byte
 	if b == nil {
 		return nil, nil
 	}
-	origin, size, root, err := ledger.OpenCheckpoint(b, v.verifier)
+	origin, size, root, err := ledger.OpenCheckpoint(b, v.keyAt(wantSize))
 	if err != nil {
 		v.problem(name, "", "signature does not verify with the key given: %v", err)
 		return nil, nil
@@ -235,7 +306,7 @@ func (v *verification) checkCheckpoints() {
 		return
 	}
 	startNote, startRoot := v.openCheckpoint(FileCheckpointStart, v.m.StartSize)
-	v.start = startRoot
+	v.start, v.startNote = startRoot, startNote
 	var p ledger.ConsistencyProof
 	if !v.decode(FileConsistency, &p) || startNote == nil || v.endNote == nil {
 		return
@@ -390,6 +461,14 @@ func (v *verification) entries(name string, from, to uint64, context bool, yield
 		}
 		next = e.Index + 1
 		rec, leafHash, ok := v.record(name, &e)
+		if !context && e.Index >= v.rep.PeriodEndSize {
+			if received, _ := waarborg.ParseTime(e.ReceivedAt); received.Before(v.m.To) {
+				v.problem(name, e.ID, "was received before the period's end, yet is not in the period-end checkpoint (size %d)", v.rep.PeriodEndSize)
+			}
+		}
+		if ok && !v.keyIDs[rec.ID] {
+			v.checkUnlistedKey(name, rec, e.Index)
+		}
 		if context {
 			if ok && v.endRoot != nil {
 				if err := ledger.VerifyInclusion(e.Index, v.m.EndSize, leafHash, e.Proof, v.endRoot); err != nil {

@@ -78,6 +78,10 @@ func write(ctx context.Context, w io.Writer, in Input, out *Manifest) error {
 	if err != nil {
 		return err
 	}
+	periodEnd, err := ledger.PeriodEnd(ctx, in.Store, in.Tenant, in.To, end.Size)
+	if err != nil {
+		return err
+	}
 
 	zw := zip.NewWriter(w)
 	// A year's entries are gigabytes of JSON: the default level spent
@@ -88,7 +92,7 @@ func write(ctx context.Context, w io.Writer, in Input, out *Manifest) error {
 	})
 	m := Manifest{
 		Format: Format, Tenant: in.Tenant, From: in.From.UTC(), To: in.To.UTC(),
-		WaarborgVersion: in.Version, StartSize: start.Size, EndSize: end.Size,
+		WaarborgVersion: in.Version, StartSize: start.Size, EndSize: end.Size, PeriodEndSize: periodEnd.Size,
 		Entries: end.Size - start.Size, Context: start.Size,
 		Controls: len(res.Controls), Files: map[string]string{},
 	}
@@ -120,6 +124,42 @@ func write(ctx context.Context, w io.Writer, in Input, out *Manifest) error {
 
 	if err := putBytes(FileCheckpointEnd, end.Note); err != nil {
 		return err
+	}
+	putCosigned := func(name string, cp *waarborg.Checkpoint, always bool) error {
+		cosigs, err := in.Store.Cosignatures(ctx, in.Tenant, cp.Size)
+		if err != nil || len(cosigs) == 0 && !always {
+			return err
+		}
+		return putBytes(name, ledger.Cosigned(cp.Note, cosigs))
+	}
+	keys, err := writeKeys(ctx, in, end.Size)
+	if err != nil {
+		return fmt.Errorf("bundle: key history: %w", err)
+	}
+	if keys != nil {
+		if err := putBytes(FileKeys, keys); err != nil {
+			return err
+		}
+	}
+	if err := putCosigned(FileCosignedEnd, end, false); err != nil {
+		return err
+	}
+	if start.Size > 0 {
+		if err := putCosigned(FileCosignedStart, start, false); err != nil {
+			return err
+		}
+	}
+	if periodEnd.Size != end.Size {
+		if err := putCosigned(FilePeriodEnd, periodEnd, true); err != nil {
+			return err
+		}
+		proof, err := in.Ledger.Consistency(ctx, in.Tenant, periodEnd.Size, end.Size)
+		if err != nil {
+			return err
+		}
+		if err := putJSON(FileConsistencyPeriodEnd, proof); err != nil {
+			return err
+		}
 	}
 	hashes, err := in.Ledger.RangeHashes(ctx, in.Tenant, start.Size)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 
 	"golang.org/x/mod/sumdb/note"
@@ -77,6 +78,7 @@ func VerifyEach(ctx context.Context, s waarborg.Store, tenant string, verifier n
 			next++
 		}
 	}
+	var keyRecs []KeyRecord
 	var tile []byte
 	tileIndex := ^uint64(0)
 	err = hashEntries(ctx, s, tenant, upTo, each != nil, func(st *waarborg.Stored, content [32]byte, leafHash []byte, rec *waarborg.Record) error {
@@ -99,8 +101,17 @@ func VerifyEach(ctx context.Context, s waarborg.Store, tenant string, verifier n
 		}
 		if content != st.Hash || !bytes.Equal(stored, leafHash) || each != nil && rec == nil {
 			rep.Problems = append(rep.Problems, Problem{ID: st.ID, Index: st.Index, Reason: Tampered})
-		} else if rec != nil {
-			each(rec) // only evidence that still matches its leaf is tested
+		} else {
+			if strings.HasPrefix(st.ID, keyRecordPrefix) {
+				if r, err := waarborg.ParseRecord(st.Canonical); err == nil {
+					if kr, ok := ParseKeyRecord(r, st.Index); ok {
+						keyRecs = append(keyRecs, kr)
+					}
+				}
+			}
+			if rec != nil {
+				each(rec) // only evidence that still matches its leaf is tested
+			}
 		}
 		// The tree is rebuilt from the stored leaves so that a checkpoint
 		// fails only when the tree itself was changed; a changed record is
@@ -120,9 +131,14 @@ func VerifyEach(ctx context.Context, s waarborg.Store, tenant string, verifier n
 		// A checkpoint of a size the stored log does not reach: entries were removed.
 		rep.Problems = append(rep.Problems, Problem{Size: cp.Size, Reason: Inconsistent})
 	}
-	verifierList := note.VerifierList(verifier)
+	// Each checkpoint must be signed by the key in force at its size.
+	keys, keysErr := NewKeyHistory(verifier, keyRecs)
 	for _, cp := range cps {
-		n, err := note.Open(cp.Note, verifierList)
+		if keysErr != nil {
+			rep.Problems = append(rep.Problems, Problem{Size: cp.Size, Reason: Inconsistent})
+			continue
+		}
+		n, err := note.Open(cp.Note, note.VerifierList(keys.At(cp.Size)))
 		if err == nil {
 			origin, size, root, perr := ParseCheckpointText(n.Text)
 			if perr != nil || origin != Origin(deployment, tenant) || size != cp.Size || !bytes.Equal(root, cp.Root) {

@@ -1,12 +1,16 @@
 package ledger
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/waarborg/waarborg"
 )
 
 // Origin returns the checkpoint origin of a tenant's log: the deployment's
@@ -55,4 +59,41 @@ func signCheckpoint(signer note.Signer, origin string, size uint64, root []byte)
 		return nil, fmt.Errorf("sign checkpoint: %w", err)
 	}
 	return signed, nil
+}
+
+// PeriodEnd returns tenant's period-end checkpoint for a period
+// that ends at to: the smallest kept checkpoint, of at most end entries,
+// that covers every entry received before to. While serving, waarborg
+// checkpoints every log at each UTC midnight and has the witnesses cosign
+// it, so for a period given as dates it is the one the witnesses saw at
+// the period's end. For a period not over yet it is the end checkpoint.
+func PeriodEnd(ctx context.Context, s waarborg.Store, tenant string, to time.Time, end uint64) (*waarborg.Checkpoint, error) {
+	// Entries are in the order of receipt: find the first received at or
+	// after to.
+	lo, hi := uint64(0), end
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		var received time.Time
+		for st, err := range s.Records(ctx, tenant, mid, mid+1) {
+			if err != nil {
+				return nil, err
+			}
+			received = st.ReceivedAt
+		}
+		if received.Before(to) {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	cps, err := s.Checkpoints(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	for i := range cps {
+		if cps[i].Size >= lo && cps[i].Size <= end && cps[i].Size > 0 {
+			return &cps[i], nil
+		}
+	}
+	return nil, waarborg.Errorf(waarborg.ENOTFOUND, "tenant %s has no checkpoint of %d to %d entries", tenant, lo, end)
 }

@@ -64,9 +64,10 @@ type Ledger struct {
 	done chan struct{}
 	stop context.CancelFunc
 
-	// trees belongs to the writer goroutine.
-	trees map[string]*tree
-	tiles tileCache // complete tiles read for proofs
+	// trees and rotations belong to the writer goroutine.
+	trees     map[string]*tree
+	rotations []KeyRecord // every key rotation, oldest first; nil until read
+	tiles     tileCache   // complete tiles read for proofs
 
 	closeOnce sync.Once
 	closeErr  error
@@ -75,6 +76,7 @@ type Ledger struct {
 type request struct {
 	recs    []*waarborg.Record
 	flush   string // a tenant to checkpoint now, when recs is empty
+	rotate  *rotation
 	results []Result
 	err     error
 	done    chan struct{}
@@ -209,12 +211,21 @@ func (l *Ledger) run(ctx context.Context) {
 				l.cfg.Logger.Error("checkpoint", "err", err)
 			}
 		case r := <-l.reqs:
+			if r.rotate != nil {
+				l.rotateNow(r)
+				continue
+			}
 			batch := []*request{r}
 			n := len(r.recs)
+			var rot *request // a rotation ends a batch: what came before it is signed with the old key
 		more:
 			for n < l.cfg.MaxBatch {
 				select {
 				case r := <-l.reqs:
+					if r.rotate != nil {
+						rot = r
+						break more
+					}
 					batch = append(batch, r)
 					n += len(r.recs)
 				default:
@@ -226,8 +237,17 @@ func (l *Ledger) run(ctx context.Context) {
 				r.err = err
 				close(r.done)
 			}
+			if rot != nil {
+				l.rotateNow(rot)
+			}
 		}
 	}
+}
+
+// rotateNow carries out a rotation request.
+func (l *Ledger) rotateNow(r *request) {
+	r.err = l.runRotation(r.rotate)
+	close(r.done)
 }
 
 // drain commits what is queued when the ledger closes.
@@ -235,6 +255,10 @@ func (l *Ledger) drain() {
 	for {
 		select {
 		case r := <-l.reqs:
+			if r.rotate != nil {
+				l.rotateNow(r)
+				continue
+			}
 			r.err = l.commit([]*request{r}, false)
 			close(r.done)
 		default:
@@ -247,6 +271,11 @@ func (l *Ledger) drain() {
 // checkpoint for every log whose unsigned entries are due (or all of them
 // when final).
 func (l *Ledger) commit(batch []*request, final bool) error {
+	return l.commitSigned(batch, final, l.cfg.Signer)
+}
+
+// commitSigned is commit with the checkpoints signed by signer.
+func (l *Ledger) commitSigned(batch []*request, final bool, signer note.Signer) error {
 	ctx := context.Background()
 	now := l.cfg.Now().UTC().Truncate(time.Millisecond)
 
@@ -297,6 +326,21 @@ func (l *Ledger) commit(batch []*request, final bool) error {
 			return err
 		}
 		trees[i] = t
+		if t.size() == 0 && len(w.pending) > 0 {
+			// A log that starts after a rotation starts with the key history,
+			// so that it verifies with any key of the deployment's.
+			recs, err := l.keyHistoryFor(ctx, w.tenant)
+			if err != nil {
+				return err
+			}
+			pend := make([]*waarborg.Pending, 0, len(recs)+len(w.pending))
+			results := make([]*Result, 0, len(recs)+len(w.results))
+			for _, r := range recs {
+				pend = append(pend, &waarborg.Pending{Record: r, Hash: r.Hash(), ReceivedAt: now})
+				results = append(results, new(Result))
+			}
+			w.pending, w.results = append(pend, w.pending...), append(results, w.results...)
+		}
 	}
 	var leafBuf []byte
 	received := waarborg.FormatReceived(now)
@@ -331,7 +375,7 @@ func (l *Ledger) commit(batch []*request, final bool) error {
 			due := final || w.force || now.UnixMilli()-t.cpTime >= l.cfg.CheckpointEvery.Milliseconds()
 			if t.size() > t.cpSize && due {
 				root := t.root()
-				signed, err := signCheckpoint(l.cfg.Signer, Origin(l.cfg.Deployment, w.tenant), t.size(), root)
+				signed, err := signCheckpoint(signer, Origin(l.cfg.Deployment, w.tenant), t.size(), root)
 				if err != nil {
 					return err
 				}

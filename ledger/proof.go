@@ -219,3 +219,21 @@ func CheckConsistency(p *ConsistencyProof, verifier note.Verifier) error {
 	}
 	return VerifyConsistency(p.Old.Size, p.New.Size, p.Proof, roots[0], roots[1])
 }
+
+// ConsistencyPath returns the proof that the tree of size n of tenant's log
+// extends the tree of size m (RFC 9162, 2.1.4), for any 0 < m ≤ n up to the
+// stored size: what a witness that last saw size m needs. It is empty for
+// m = 0 and for m = n.
+func (l *Ledger) ConsistencyPath(ctx context.Context, tenant string, m, n uint64) ([][]byte, error) {
+	if m > n {
+		return nil, waarborg.Errorf(waarborg.EINVALID, "want old size ≤ new size, got %d and %d", m, n)
+	}
+	if m == 0 || m == n {
+		return [][]byte{}, nil
+	}
+	nodes, err := proof.Consistency(m, n)
+	if err != nil {
+		return nil, fmt.Errorf("plan consistency proof: %w", err)
+	}
+	return l.path(ctx, tenant, nodes)
+}

@@ -21,10 +21,18 @@ import (
 	"github.com/waarborg/waarborg"
 )
 
-//go:embed schema.sql
-var schema string
+// Each schema file takes the database from the version before it to its
+// own: schema.sql makes version 1, schema2.sql adds the cosignatures.
+var (
+	//go:embed schema.sql
+	schema1 string
+	//go:embed schema2.sql
+	schema2 string
 
-const schemaVersion = 1
+	migrations = []string{schema1, schema2}
+)
+
+const schemaVersion = 2
 
 // DB is a waarborg.Store in one SQLite file.
 type DB struct {
@@ -95,8 +103,10 @@ func (db *DB) migrate(ctx context.Context) error {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, schema); err != nil {
-		return fmt.Errorf("create schema: %w", err)
+	for i := v; i < schemaVersion; i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("schema version %d: %w", i+1, err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return err
@@ -474,6 +484,42 @@ func (t *tx) AddCheckpoint(cp *waarborg.Checkpoint) error {
 		return fmt.Errorf("store checkpoint: %w", err)
 	}
 	return nil
+}
+
+func (t *tx) AddCosignature(c *waarborg.Cosignature) error {
+	tid, err := t.tenant(c.Tenant)
+	if err != nil {
+		return err
+	}
+	if _, err := t.tx.ExecContext(t.ctx, "INSERT INTO cosignatures (tenant, size, witness, key_hash, time, line) VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+		tid, int64(c.Size), c.Witness, int64(c.KeyHash), c.Time.Unix(), c.Line); err != nil {
+		return fmt.Errorf("store cosignature: %w", err)
+	}
+	return nil
+}
+
+// Cosignatures returns the cosignatures of a tenant's checkpoint of size.
+func (db *DB) Cosignatures(ctx context.Context, tenant string, size uint64) ([]waarborg.Cosignature, error) {
+	tid, err := db.tenantID(ctx, db.read, tenant)
+	if err != nil || tid == 0 {
+		return nil, err
+	}
+	rows, err := db.read.QueryContext(ctx, "SELECT witness, key_hash, time, line FROM cosignatures WHERE tenant = ? AND size = ? ORDER BY witness, key_hash", tid, int64(size))
+	if err != nil {
+		return nil, fmt.Errorf("list cosignatures: %w", err)
+	}
+	defer rows.Close()
+	var out []waarborg.Cosignature
+	for rows.Next() {
+		c := waarborg.Cosignature{Tenant: tenant, Size: size}
+		var hash, at int64
+		if err := rows.Scan(&c.Witness, &hash, &at, &c.Line); err != nil {
+			return nil, err
+		}
+		c.KeyHash, c.Time = uint32(hash), time.Unix(at, 0).UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // Tenants returns every tenant with a log, by name.

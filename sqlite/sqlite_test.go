@@ -2,8 +2,11 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
+	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/waarborg/waarborg"
 	"github.com/waarborg/waarborg/sqlite"
@@ -18,4 +21,41 @@ func TestStore(t *testing.T) {
 		}
 		return db
 	})
+}
+
+// A database of schema version 1 (before cosignatures) opens, keeps what
+// it holds and takes cosignatures.
+func TestMigrateFromVersion1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v1.db")
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, err := os.ReadFile("schema.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{string(v1), "PRAGMA user_version = 1", "INSERT INTO tenants (name) VALUES ('acme')",
+		"INSERT INTO checkpoints (tenant, size, root, signed_at, note) VALUES (1, 3, x'00', 0, 'n')"} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if cp, err := db.Checkpoint(ctx, "acme", 3); err != nil || string(cp.Note) != "n" {
+		t.Fatalf("checkpoint after migration: %+v, %v", cp, err)
+	}
+	c := &waarborg.Cosignature{Tenant: "acme", Size: 3, Witness: "w", Time: time.Unix(1e9, 0).UTC(), Line: "— w x\n"}
+	if err := db.Update(ctx, func(tx waarborg.Tx) error { return tx.AddCosignature(c) }); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.Cosignatures(ctx, "acme", 3); err != nil || len(got) != 1 || !got[0].Time.Equal(c.Time) {
+		t.Errorf("cosignatures after migration: %+v, %v", got, err)
+	}
 }

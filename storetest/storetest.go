@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) waarborg.Store) {
 		{"Checkpoints", testCheckpoints},
 		{"RollbackKeepsNothing", testRollback},
 		{"Corrections", testCorrections},
+		{"Cosignatures", testCosignatures},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -289,5 +290,41 @@ func testCorrections(t *testing.T, s waarborg.Store) {
 	}
 	if ids, err := s.Corrections(ctx, "acme", "zzz"); err != nil || len(ids) != 0 {
 		t.Errorf("Corrections of an uncorrected id = %v, %v", ids, err)
+	}
+}
+
+func testCosignatures(t *testing.T, s waarborg.Store) {
+	ctx := context.Background()
+	at := time.Date(2026, 4, 1, 0, 3, 0, 0, time.UTC)
+	cosign := func(size uint64, witness string, at time.Time) *waarborg.Cosignature {
+		return &waarborg.Cosignature{Tenant: "acme", Size: size, Witness: witness, KeyHash: 0xdeadbeef, Time: at, Line: "— " + witness + " c2ln\n"}
+	}
+	err := s.Update(ctx, func(tx waarborg.Tx) error {
+		if err := tx.AddCheckpoint(&waarborg.Checkpoint{Tenant: "acme", Size: 5, Root: make([]byte, 32), SignedAt: received, Note: []byte("n")}); err != nil {
+			return err
+		}
+		for _, c := range []*waarborg.Cosignature{cosign(5, "w2", at), cosign(5, "w1", at), cosign(5, "w1", at.Add(time.Hour)), cosign(6, "w1", at)} {
+			if err := tx.AddCosignature(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Cosignatures(ctx, "acme", 5)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("Cosignatures = %+v, %v; want two", got, err)
+	}
+	// The first cosignature of a witness stays: it is the earliest time.
+	if w := got[0]; w.Witness != "w1" || !w.Time.Equal(at) || w.KeyHash != 0xdeadbeef || w.Line != "— w1 c2ln\n" || w.Size != 5 || w.Tenant != "acme" {
+		t.Errorf("first cosignature = %+v", w)
+	}
+	if got, err := s.Cosignatures(ctx, "acme", 9); err != nil || len(got) != 0 {
+		t.Errorf("Cosignatures of an uncosigned size = %+v, %v", got, err)
+	}
+	if got, err := s.Cosignatures(ctx, "nobody", 5); err != nil || len(got) != 0 {
+		t.Errorf("Cosignatures of an unknown tenant = %+v, %v", got, err)
 	}
 }

@@ -79,6 +79,11 @@ func openData(ctx context.Context, dir string, logger *slog.Logger) (*data, erro
 		unlock()
 		return nil, err
 	}
+	if err := d.finishRotation(ctx); err != nil {
+		d.store.Close()
+		unlock()
+		return nil, err
+	}
 	d.ledger = ledger.Open(ledger.Config{Store: d.store, Signer: d.signer, Deployment: d.deployment, Logger: logger})
 	return d, nil
 }
@@ -99,15 +104,7 @@ func openKeys(dir string) (*data, error) {
 			return nil, fmt.Errorf("write verifier key: %w", err)
 		}
 		// Written last and exclusively, so that a crash leaves no half key.
-		f, err := os.OpenFile(skeyPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("write signing key: %w", err)
-		}
-		if _, err := f.WriteString(s + "\n"); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("write signing key: %w", err)
-		}
-		if err := errors.Join(f.Sync(), f.Close()); err != nil {
+		if err := writeExclusive(skeyPath, s+"\n"); err != nil {
 			return nil, fmt.Errorf("write signing key: %w", err)
 		}
 		skey = []byte(s)
@@ -117,6 +114,9 @@ func openKeys(dir string) (*data, error) {
 	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
 	if err != nil {
 		return nil, fmt.Errorf("signing key %s: %w", skeyPath, err)
+	}
+	if err := mendVerifierKey(dir, signer); err != nil {
+		return nil, err
 	}
 	vkey, err := os.ReadFile(filepath.Join(dir, verifierFile))
 	if err != nil {

@@ -45,7 +45,9 @@ commands:
   controls evaluate the control catalog over a tenant's records for a period
   key      print the verifier key of the checkpoints
   bundle   evaluate a period and write its evidence bundle; verify-bundle checks one offline
-  serve    run the HTTP API
+  report   write a Type I or Type II report (HTML, PDF, OSCAL) with its bundle, or a bridge letter
+  serve    run the HTTP API (and submit checkpoints to witnesses)
+  witness  run a witness that cosigns a deployment's checkpoints and refuses rewrites
   demo     generate a simulated plant's history, ingest it and serve it
   simulate write a simulated plant's history as JSON Lines (benchmark data)
   help     show this text
@@ -78,7 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		"controls": cmdControls,
 		"simulate": cmdSimulate,
 		"bundle":   cmdBundle, "verify-bundle": cmdVerifyBundle,
-		"report": cmdReport,
+		"report":  cmdReport,
+		"witness": cmdWitness,
 	}
 	switch args[0] {
 	case "help", "-h", "--help":

@@ -65,6 +65,9 @@ func cmdProof(ctx context.Context, e *env, args []string) error {
 }
 
 func cmdKey(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 && args[0] == "rotate" {
+		return cmdKeyRotate(ctx, e, args[1:])
+	}
 	fs := flag.NewFlagSet("key", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	dir := dataFlag(fs, e)

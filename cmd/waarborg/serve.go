@@ -33,8 +33,9 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	addr := fs.String("addr", defAddr, "listen `address` (env WAARBORG_ADDR); port 0 picks a free one")
 	maxBody := fs.Int64("max-body", web.DefaultMaxBody, "largest request body in `bytes`; a larger batch is refused whole")
 	monitorFrom := fs.String("monitor-from", "", "start `date` (YYYY-MM-DD, UTC) of the period whose exceptions are monitored (default: January 1 of this year)")
+	of := declareOutwardFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: waarborg serve [--data DIR] [--addr HOST:PORT] [--monitor-from YYYY-MM-DD]")
+		fmt.Fprintln(e.stderr, "usage: waarborg serve [--data DIR] [--addr HOST:PORT] [--monitor-from YYYY-MM-DD] [--witness 'URL KEY [TENANT...]' ...] [--export-dir DIR] [--export-url URL]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
@@ -49,24 +50,30 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		}
 		from = t
 	}
+	out, err := of.parse()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "serve: %v\n", err)
+		return errUsage
+	}
 	logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
 
 	d, err := openData(ctx, *dir, logger)
 	if err != nil {
 		return err
 	}
-	return serveMonitored(ctx, e, d, *addr, *maxBody, from, logger, nil)
+	return serveMonitored(ctx, e, d, *addr, *maxBody, from, out, logger, nil)
 }
 
 // serveData serves an open data directory until ctx ends, then closes it;
 // it monitors exceptions from the first day of this year. ready, if set,
 // runs once the server listens, with its URL.
 func serveData(ctx context.Context, e *env, d *data, addr string, maxBody int64, logger *slog.Logger, ready func(url string)) error {
-	return serveMonitored(ctx, e, d, addr, maxBody, monitor.DefaultFrom(time.Now()), logger, ready)
+	return serveMonitored(ctx, e, d, addr, maxBody, monitor.DefaultFrom(time.Now()), nil, logger, ready)
 }
 
-// serveMonitored is serveData with exceptions monitored from monitorFrom.
-func serveMonitored(ctx context.Context, e *env, d *data, addr string, maxBody int64, monitorFrom time.Time, logger *slog.Logger, ready func(url string)) error {
+// serveMonitored is serveData with exceptions monitored from monitorFrom,
+// and checkpoints sent out as out says (nil: nowhere).
+func serveMonitored(ctx context.Context, e *env, d *data, addr string, maxBody int64, monitorFrom time.Time, out *outward, logger *slog.Logger, ready func(url string)) error {
 	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return errors.Join(fmt.Errorf("listen: %w", err), d.Close())
@@ -82,6 +89,8 @@ func serveMonitored(ctx context.Context, e *env, d *data, addr string, maxBody i
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Witnesses and exports read the store and the ledger: they stop with the monitor.
+	out.start(mctx, &monitoring, d, reg, logger)
 	srv := &http.Server{
 		Handler: web.NewServer(web.Deps{
 			Ledger:     d.ledger,

@@ -11,14 +11,19 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/waarborg/waarborg/bundle"
+	"github.com/waarborg/waarborg/ledger"
 )
 
 func cmdVerifyBundle(_ context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("verify-bundle", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	key := fs.String("key", "", "the deployment's verifier `key` (as 'waarborg key' prints it), or a file holding it (required)")
+	var witnessKeys listFlag
+	fs.Var(&witnessKeys, "witness-key", "the verifier `key` of a witness you know (as 'waarborg witness' prints it), or a file of keys one a line; repeat for more")
+	minWitnesses := fs.Int("min-witnesses", 0, "fail unless at least `N` known witnesses cosigned the period-end checkpoint within the period's grace")
+	grace := fs.Duration("grace", bundle.DefaultGrace, "how long after the period's end a cosignature of its period-end checkpoint may be dated")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: waarborg verify-bundle --key VERIFIER_KEY bundle.zip")
+		fmt.Fprintln(e.stderr, "usage: waarborg verify-bundle --key VERIFIER_KEY [--witness-key KEY ... --min-witnesses N] bundle.zip")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 || *key == "" {
@@ -35,6 +40,18 @@ func cmdVerifyBundle(_ context.Context, e *env, args []string) error {
 		}
 		vkey = string(b)
 	}
+	var witnesses []string
+	for _, k := range witnessKeys {
+		ks, err := readKeys(k, func(k string) error { _, err := ledger.NewCosignatureVerifier(k); return err })
+		if err != nil {
+			return fmt.Errorf("--witness-key: %w", err)
+		}
+		witnesses = append(witnesses, ks...)
+	}
+	if *minWitnesses > len(witnesses) {
+		fmt.Fprintf(e.stderr, "verify-bundle: --min-witnesses %d, but %d witness keys given\n", *minWitnesses, len(witnesses))
+		return errUsage
+	}
 	f, err := os.Open(fs.Arg(0))
 	if err != nil {
 		return err
@@ -44,9 +61,12 @@ func cmdVerifyBundle(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rep, err := bundle.Verify(f, st.Size(), vkey)
+	rep, err := bundle.VerifyWith(f, st.Size(), bundle.Options{Key: vkey, Witnesses: witnesses, MinWitnesses: *minWitnesses, Grace: *grace})
 	if err != nil {
 		return err
+	}
+	for _, c := range rep.Cosignatures {
+		fmt.Fprintf(e.stdout, "%s checkpoint (size %d) cosigned by %s at %s\n", c.Checkpoint, c.Size, c.Witness, c.Time.Format(time.RFC3339))
 	}
 	for _, p := range rep.Problems {
 		fmt.Fprintln(e.stdout, p)
