@@ -365,6 +365,29 @@ func (r *Report) writePDF(p *pdfDoc) {
 		{"Extract (entries.jsonl, SHA-256)", r.Evidence.ExtractSHA256},
 		{"Bundle (" + r.Evidence.Bundle + ", SHA-256)", r.Evidence.BundleSHA256},
 	})
+	p.h3("Checkpoints, witnesses and keys")
+	rows = nil
+	for _, w := range r.Evidence.Witnessed {
+		who := "no witness cosigned it"
+		if len(w.Cosignatures) > 0 {
+			var names []string
+			for _, c := range w.Cosignatures {
+				names = append(names, fmt.Sprintf("%s (%s)", c.Witness, pdfTime(c.Time)))
+			}
+			who = strings.Join(names, "\n")
+		}
+		rows = append(rows, []string{w.Role, strconv.FormatUint(w.Size, 10), pdfTime(w.SignedAt), who})
+	}
+	p.table([]float64{.18, .14, .22, .46}, []string{"Checkpoint", "Size", "Signed", "Cosigned by (witness time)"}, rows)
+	rows = nil
+	for _, k := range r.Evidence.Keys {
+		since := "the log's start"
+		if !k.Since.IsZero() {
+			since = pdfTime(k.Since) + " (record " + k.Record + ")"
+		}
+		rows = append(rows, []string{k.Verifier, since})
+	}
+	p.table([]float64{.7, .3}, []string{"Signing key in force", "Since"}, rows)
 	p.h3("Checkpoint evaluated")
 	p.mono(r.Evidence.Checkpoint)
 	rows = nil

@@ -72,6 +72,26 @@ type Evidence struct {
 	VerifierKey   string // the checkpoints' verifier key
 	Bundle        string // the bundle's file name
 	Reperformance string // the command that re-derives every figure
+	// Witnessed lists the period's checkpoints with who cosigned each and
+	// when: the trusted time of the evidence.
+	Witnessed []Witnessed
+	// Keys are the checkpoint signing keys in force in the period.
+	Keys []Key
+}
+
+// Witnessed is one checkpoint of the period and its cosignatures.
+type Witnessed struct {
+	Role         string // "start", "period end" or "evaluated"
+	Size         uint64
+	SignedAt     time.Time
+	Cosignatures []waarborg.Cosignature
+}
+
+// A Key is a checkpoint signing key and since when it signed.
+type Key struct {
+	Verifier string
+	Since    time.Time // zero: since the log began
+	Record   string    // the rotation record that introduced it
 }
 
 // A Sample is a drawn sample of a control with each item's outcome.

@@ -19,6 +19,7 @@ import (
 	"github.com/waarborg/waarborg/assess"
 	"github.com/waarborg/waarborg/bundle"
 	"github.com/waarborg/waarborg/controls"
+	"github.com/waarborg/waarborg/ledger"
 	"github.com/waarborg/waarborg/oscal"
 	"github.com/waarborg/waarborg/report"
 	"github.com/waarborg/waarborg/sample"
@@ -174,6 +175,9 @@ func cmdReport(ctx context.Context, e *env, args []string) error {
 	r.Evidence.ExtractSHA256 = m.Files[bundle.FileEntries]
 	r.Evidence.StartSize, r.Evidence.EndSize = m.StartSize, m.EndSize
 	r.Evidence.BundleSHA256 = sum
+	if err := witnessed(ctx, ev, m, &r.Evidence); err != nil {
+		return err
+	}
 
 	results, err := json.MarshalIndent(ev.result, "", " ")
 	if err != nil {
@@ -324,6 +328,41 @@ func traces(ctx context.Context, ev *evaluation, stats *report.Stats) (map[strin
 		out[c.ID] = &report.Trace{Record: rec, Proof: proof, Outcome: outcome}
 	}
 	return out, nil
+}
+
+// witnessed fills in the period's checkpoints with their cosignatures and
+// the signing keys in force.
+func witnessed(ctx context.Context, ev *evaluation, m *bundle.Manifest, e *report.Evidence) error {
+	roles := []struct {
+		role string
+		size uint64
+	}{{"start", m.StartSize}, {"period end", m.PeriodEndSize}, {"evaluated", m.EndSize}}
+	for _, r := range roles {
+		if r.size == 0 || r.role == "period end" && r.size == m.EndSize {
+			continue
+		}
+		cp, err := ev.d.store.Checkpoint(ctx, ev.tenant, r.size)
+		if err != nil {
+			return fmt.Errorf("%s checkpoint: %w", r.role, err)
+		}
+		cosigs, err := ev.d.store.Cosignatures(ctx, ev.tenant, r.size)
+		if err != nil {
+			return fmt.Errorf("cosignatures of the %s checkpoint: %w", r.role, err)
+		}
+		e.Witnessed = append(e.Witnessed, report.Witnessed{Role: r.role, Size: r.size, SignedAt: cp.SignedAt, Cosignatures: cosigs})
+	}
+	keys, err := ledger.KeysInForce(ctx, ev.d.store, ev.tenant, ev.d.verifier, ev.start, ev.end)
+	if err != nil {
+		return fmt.Errorf("keys in force: %w", err)
+	}
+	for _, k := range keys {
+		v := k.Key
+		if v == "" {
+			v = e.VerifierKey
+		}
+		e.Keys = append(e.Keys, report.Key{Verifier: v, Since: k.Since, Record: k.Record})
+	}
+	return nil
 }
 
 // checkpointSize reads the tree size of a checkpoint's text.

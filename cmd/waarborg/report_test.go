@@ -2,15 +2,19 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/waarborg/waarborg"
 	"github.com/waarborg/waarborg/controls"
 	"github.com/waarborg/waarborg/oscal/oscaltest"
 	"github.com/waarborg/waarborg/servicetest"
+	"github.com/waarborg/waarborg/sqlite"
 )
 
 const conformanceBasic = "../../../shared/conformance/basic"
@@ -37,6 +41,23 @@ func conformanceData(t *testing.T) string {
 // a bundle that verify-bundle passes.
 func TestReportTypeII(t *testing.T) {
 	data := conformanceData(t)
+	// A witness cosigned the checkpoint the report will read.
+	store, err := sqlite.Open(t.Context(), filepath.Join(data, dbFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := store.Checkpoint(t.Context(), "vitafood", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	witnessTime := time.Date(2027, 1, 13, 0, 5, 0, 0, time.UTC)
+	err = store.Update(t.Context(), func(tx waarborg.Tx) error {
+		return tx.AddCosignature(&waarborg.Cosignature{Tenant: "vitafood", Size: cp.Size, Witness: "witness.example",
+			KeyHash: 1, Time: witnessTime, Line: "\u2014 witness.example AAAA\n"})
+	})
+	if err := errors.Join(err, store.Close()); err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(t.TempDir(), "report")
 	stdout, errOut, err := runMain(t, "", "report", "--data", data, "--tenant", "vitafood", "--type", "2",
 		"--from", "2026-11-22", "--to", "2027-01-13", "--profile", "testdata/profile.json", "--out", out, "--sample", "AC-01,PC-02")
@@ -72,7 +93,7 @@ func TestReportTypeII(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"Management's statement", "Complementary user entity controls", "carve-out",
+	for _, want := range []string{"witness.example (2027-01-13 00:05 UTC)", "Signing key in force", "Management's statement", "Complementary user entity controls", "carve-out",
 		"Description of the system", "Corrections of evidence", "Sampling", "The report as evidence",
 		"Not occurring", "co.00020", "batch.end good + scrap", "PC-02\n", "Population 336, sample size 60"} {
 		if !strings.Contains(string(text), want) {
