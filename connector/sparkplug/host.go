@@ -154,7 +154,7 @@ func (h *Host) Handle(topic Topic, payload []byte, received time.Time) (Result, 
 	if t, ok := msTime(p.Timestamp); ok && p.HasTimestamp {
 		at = t
 	}
-	e := emitter{h: h, topic: topic, node: st, at: at}
+	e := emitter{h: h, topic: topic, node: st, at: at, received: received}
 
 	switch topic.Type {
 	case "NBIRTH":
@@ -200,15 +200,17 @@ func (h *Host) Handle(topic Topic, payload []byte, received time.Time) (Result, 
 	return Result{Records: e.out, Rebirth: e.rebirth}, nil
 }
 
-// Flush writes the counter intervals that ended at least Grace before now:
-// Sparkplug reports by exception, so a counter that stops changing sends
-// nothing that would close its interval.
+// Flush writes the counter intervals that ended at least Grace before now
+// and had no reading for Grace: Sparkplug reports by exception, so a
+// counter that stops changing sends nothing that would close its interval.
+// The second condition keeps a replay of old data (store and forward)
+// from being cut into one record per message.
 func (h *Host) Flush(now time.Time) []*waarborg.Record {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var out []*waarborg.Record
 	for _, c := range h.counters {
-		if c.open && !c.endTime().Add(h.Grace).After(now) {
+		if c.open && !c.endTime().Add(h.Grace).After(now) && !c.touched.Add(h.Grace).After(now) {
 			if r := c.close(h.mapping.Tenant); r != nil {
 				out = append(out, r)
 				h.healthOf(c.source).Records++
@@ -253,12 +255,13 @@ func (h *Host) healthOf(source string) *connector.Health {
 
 // emitter turns the metrics of one message into records.
 type emitter struct {
-	h       *Host
-	topic   Topic
-	node    *nodeState
-	at      time.Time // the payload's time
-	out     []*waarborg.Record
-	rebirth bool
+	h        *Host
+	topic    Topic
+	node     *nodeState
+	at       time.Time // the payload's time
+	received time.Time
+	out      []*waarborg.Record
+	rebirth  bool
 }
 
 func (e *emitter) nbirth(p *Payload) {
@@ -416,6 +419,7 @@ type counter struct {
 	start       time.Time
 	first, upto float64 // the counter at the interval's first and last reading
 	qty         float64
+	touched     time.Time // when the interval last took a reading
 }
 
 func (c *counter) interval() time.Duration { return time.Duration(c.mm.Interval) }
@@ -480,6 +484,7 @@ func (e *emitter) count(key metricKey, mm *MetricMapping, m *Metric, source stri
 	}
 	c.qty += delta
 	c.upto = v
+	c.touched = e.received
 	c.last = v
 }
 

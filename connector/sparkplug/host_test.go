@@ -125,7 +125,7 @@ func TestHost(t *testing.T) {
 	s.send(ndata, s.msg(40*time.Second, alias(1, TypeUInt32, 1025)))
 	s.send(ddata, s.msg(45*time.Second, alias(1, TypeDouble, 181.0)))
 	s.send(ndata, s.msg(70*time.Second, alias(1, TypeUInt32, 1040))) // closes [06:00, 06:01)
-	s.seq++                                                           // a message lost
+	s.seq++                                                          // a message lost
 	s.send(ndata, s.msg(80*time.Second, alias(1, TypeUInt32, 1060)))
 	dup := s.msg(85*time.Second, alias(2, TypeBoolean, true))
 	s.send(ndata, dup)
@@ -142,7 +142,7 @@ func TestHost(t *testing.T) {
 	birth(210*time.Second, 3, 1160) // session 2 never seen: a bdSeq mismatch
 	// A counter reset, then the end of the intervals by time.
 	s.send(ndata, s.msg(250*time.Second, alias(1, TypeUInt32, 5)))
-	s.recs = append(s.recs, s.h.Flush(base.Add(10*time.Minute))...)
+	s.recs = append(s.recs, s.h.Flush(base.Add(2*time.Hour))...)
 
 	counts := s.byType("production.count")
 	var got []string
@@ -222,7 +222,7 @@ func TestCounterRollover(t *testing.T) {
 	s := newSim(t)
 	s.send("spBv1.0/ede/NBIRTH/ede-l1", s.msg(0, named("Line1/GoodCount", TypeUInt16, 65530), named("bdSeq", TypeUInt64, 0)))
 	s.send("spBv1.0/ede/NDATA/ede-l1", s.msg(time.Second, named("Line1/GoodCount", TypeUInt16, 4)))
-	s.recs = append(s.recs, s.h.Flush(base.Add(time.Hour))...)
+	s.recs = append(s.recs, s.h.Flush(base.Add(2*time.Hour))...)
 	if c := s.byType("production.count"); len(c) != 1 || quantity(c[0]) != "10" || len(s.byType("source.gap")) != 0 {
 		t.Fatalf("records = %v", canon(s.recs))
 	}

@@ -336,7 +336,9 @@ func (c *Connector) session(ctx context.Context, msgs chan<- inbound) error {
 		// A clean stop says offline itself, with the birth's timestamp,
 		// before it disconnects (the will is not sent then).
 		t := client.Publish(c.state, 1, true, c.stateJSON(false, ts))
-		t.WaitTimeout(5 * time.Second)
+		if !t.WaitTimeout(5*time.Second) || t.Error() != nil {
+			c.log.Warn("sparkplug: STATE offline not published; the broker sends the will", "err", t.Error())
+		}
 		client.Disconnect(1000)
 		c.log.Info("sparkplug host offline", "broker", c.cfg.Broker)
 		return nil
@@ -472,7 +474,9 @@ func (c *Connector) handleState(t Topic, payload []byte) {
 	c.mu.Lock()
 	client, ts := c.client, c.stateTS
 	c.mu.Unlock()
-	if client == nil || s.Timestamp > ts {
+	// Only an older session's will can be stale; an offline with this
+	// session's timestamp is our own, at a stop.
+	if client == nil || s.Timestamp >= ts {
 		return
 	}
 	c.log.Info("sparkplug: STATE offline seen on our topic; publishing online again", "timestamp", s.Timestamp)
