@@ -163,16 +163,16 @@ func (c *Collector) Put(_ context.Context, recs []*waarborg.Record) error {
 }
 
 func (c *Collector) gap(detail string, since, until time.Time) *waarborg.Record {
-	data := map[string]any{"detail": detail, "since": since.UTC().Format(time.RFC3339Nano)}
+	data := map[string]any{"detail": detail, "since": since.UTC().Format(timeFormat)}
 	at := since
 	if !until.IsZero() {
-		data["until"] = until.UTC().Format(time.RFC3339Nano)
+		data["until"] = until.UTC().Format(timeFormat)
 		at = until
 	}
 	h := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%s", c.cfg.Tenant, c.cfg.Source, data["since"], data["until"]))
 	b, _ := json.Marshal(map[string]any{
 		"id": "edge.gap." + hex.EncodeToString(h[:16]), "tenant": c.cfg.Tenant, "source": c.cfg.Source,
-		"type": "source.gap", "time": at.UTC().Format(time.RFC3339Nano), "data": data,
+		"type": "source.gap", "time": at.UTC().Format(timeFormat), "data": data,
 	})
 	r, err := waarborg.ParseRecord(b)
 	if err != nil {
@@ -235,6 +235,9 @@ func (c *Collector) Forward(ctx context.Context) error {
 	}
 	return nil
 }
+
+// timeFormat is RFC 3339 with the milliseconds records keep.
+const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 var errTooLarge = errors.New("the central server refused the batch as too large")
 
