@@ -45,12 +45,13 @@ commands:
   controls evaluate the control catalog over a tenant's records for a period
   key      print the verifier key of the checkpoints
   bundle   evaluate a period and write its evidence bundle; verify-bundle checks one offline
-  serve    run the HTTP API
+  serve    run the HTTP API (and OT connectors, and an embedded MQTT broker)
+  edge     run OT connectors at a plant and forward their records to a central serve
   demo     generate a simulated plant's history, ingest it and serve it
   simulate write a simulated plant's history as JSON Lines (benchmark data)
   help     show this text
 
-Each command takes --data DIR (default $WAARBORG_DATA or ./waarborg-data).
+Each command but edge takes --data DIR (default $WAARBORG_DATA or ./waarborg-data).
 Run 'waarborg <command> -h' for its flags.
 `
 
@@ -74,6 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		"proof":    cmdProof,
 		"key":      cmdKey,
 		"serve":    cmdServe,
+		"edge":     cmdEdge,
 		"demo":     cmdDemo,
 		"controls": cmdControls,
 		"simulate": cmdSimulate,
