@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/waarborg/waarborg"
 	"github.com/waarborg/waarborg/connector"
@@ -551,8 +552,9 @@ func (e *emitter) sample(key metricKey, mm *MetricMapping, m *Metric, source str
 	}
 	val := formatNumber(v)
 	id := recordID("spb.sample", e.h.mapping.Tenant, source, key.group, key.node, key.device, key.metric, formatTime(at), val)
-	data := map[string]any{"tag": mm.Tag, "value": json.Number(val)}
-	e.add(makeRecord(id, e.h.mapping.Tenant, source, RecordSample, at, data))
+	data := append(appendJSONString(append(make([]byte, 0, 64), `{"tag":`...), mm.Tag), `,"value":`...)
+	data = append(append(data, val...), '}')
+	e.add(makeRecordJSON(id, e.h.mapping.Tenant, source, RecordSample, at, data))
 }
 
 // gap adds a source.gap for the node; seq numbers < 0 are left out.
@@ -607,17 +609,53 @@ func recordID(kind string, parts ...string) string {
 // makeRecord builds and validates a record; nil if it breaks a rule of the
 // format, which the checked mapping and clamped times leave no room for.
 func makeRecord(id, tenant, source, typ string, at time.Time, data map[string]any) *waarborg.Record {
-	b, err := json.Marshal(map[string]any{
-		"id": id, "tenant": tenant, "source": source, "type": typ, "time": formatTime(at), "data": data,
-	})
+	d, err := json.Marshal(data)
 	if err != nil {
 		return nil
 	}
+	return makeRecordJSON(id, tenant, source, typ, at, d)
+}
+
+// makeRecordJSON is makeRecord with data as a JSON object already: the
+// path of historian samples, the most frequent records, without reflection.
+func makeRecordJSON(id, tenant, source, typ string, at time.Time, data []byte) *waarborg.Record {
+	b := make([]byte, 0, 192+len(data))
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, id)
+	b = append(b, `,"tenant":`...)
+	b = appendJSONString(b, tenant)
+	b = append(b, `,"source":`...)
+	b = appendJSONString(b, source)
+	b = append(b, `,"type":`...)
+	b = appendJSONString(b, typ)
+	b = append(b, `,"time":"`...)
+	b = at.UTC().AppendFormat(b, timeLayout)
+	b = append(b, `","data":`...)
+	b = append(b, data...)
+	b = append(b, '}')
 	r, err := waarborg.ParseRecord(b)
 	if err != nil {
 		return nil
 	}
 	return r
+}
+
+// appendJSONString appends s as a JSON string; invalid UTF-8 becomes
+// U+FFFD, as encoding/json does.
+func appendJSONString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[r>>4], hexDigits[r&0xf])
+		default:
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	return append(b, '"')
 }
 
 // maxMS is the last millisecond of year 9999, beyond which RFC 3339 has
@@ -633,6 +671,8 @@ func msTime(ms uint64) (time.Time, bool) {
 	return time.UnixMilli(int64(ms)).UTC(), true
 }
 
-func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
 func formatNumber(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

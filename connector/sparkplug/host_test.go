@@ -1,6 +1,7 @@
 package sparkplug
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -289,4 +290,20 @@ func canon(recs []*waarborg.Record) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+func TestAppendJSONString(t *testing.T) {
+	for _, s := range []string{"", "plain", `q"uote\back`, "tab\tnl\n\x00\x1f", "héllo ✓", "bad \xff utf8", "<&>"} {
+		b := appendJSONString(nil, s)
+		var got string
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%q: %s does not parse: %v", s, b, err)
+		}
+		want, _ := json.Marshal(s)
+		var w string
+		json.Unmarshal(want, &w)
+		if got != w {
+			t.Errorf("%q: got %q, want %q", s, got, w)
+		}
+	}
 }

@@ -358,23 +358,48 @@ func wait(ctx context.Context, t mqtt.Token) error {
 // maxBatch bounds the messages whose records go to the sink in one Put.
 const maxBatch = 2048
 
-// process reads messages in arrival order, in batches: each batch's
-// records go to the sink in one Put, then its messages are acknowledged.
+// A batch is messages read together and the records they gave.
+type batch struct {
+	ctx  context.Context // the Put's: the drain at a stop has its own
+	msgs []inbound
+	recs []*waarborg.Record
+}
+
+// process reads messages in arrival order, in batches, and turns them into
+// records; a second goroutine puts each batch's records to the sink in one
+// Put and then acknowledges its messages. Decoding the next batch while the
+// sink stores this one keeps both busy; batches stay in order.
 func (c *Connector) process(ctx context.Context, msgs <-chan inbound, stop <-chan struct{}, sink connector.Sink) {
+	out := make(chan batch, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		failed := false
+		for b := range out {
+			// After a failed Put nothing later may be acknowledged: the
+			// records of the failed batch would be lost silently.
+			if failed || len(b.recs) > 0 && !c.put(b.ctx, sink, b.recs) {
+				failed = true
+				continue
+			}
+			for _, in := range b.msgs {
+				in.msg.Ack()
+			}
+		}
+	})
+	defer wg.Wait()
+	defer close(out)
 	tick := time.NewTicker(c.cfg.FlushEvery)
 	defer tick.Stop()
-	batch := make([]inbound, 0, maxBatch)
-	var recs []*waarborg.Record
 	for {
-		batch, recs = batch[:0], recs[:0]
+		b := batch{ctx: ctx}
 		select {
 		case m := <-msgs:
-			batch = append(batch, m)
+			b.msgs = append(make([]inbound, 0, 64), m)
 		more:
-			for len(batch) < maxBatch {
+			for len(b.msgs) < maxBatch {
 				select {
 				case m := <-msgs:
-					batch = append(batch, m)
+					b.msgs = append(b.msgs, m)
 				default:
 					break more
 				}
@@ -383,36 +408,32 @@ func (c *Connector) process(ctx context.Context, msgs <-chan inbound, stop <-cha
 		case <-stop:
 			// The session has ended: what it delivered is still kept,
 			// within a few seconds, so that a clean stop loses nothing.
-			for len(msgs) > 0 && len(batch) < maxBatch {
-				batch = append(batch, <-msgs)
-			}
-			if len(batch) == 0 {
-				return
-			}
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			for _, in := range batch {
-				recs = append(recs, c.handle(in)...)
+			defer cancel()
+			for len(msgs) > 0 {
+				b := batch{ctx: dctx}
+				for len(msgs) > 0 && len(b.msgs) < maxBatch {
+					b.msgs = append(b.msgs, <-msgs)
+				}
+				for _, in := range b.msgs {
+					b.recs = append(b.recs, c.handle(in)...)
+				}
+				out <- b
 			}
-			if len(recs) == 0 || c.put(dctx, sink, recs) {
-				for _, in := range batch {
-					in.msg.Ack()
+			return
+		}
+		for _, in := range b.msgs {
+			b.recs = append(b.recs, c.handle(in)...)
+		}
+		b.recs = append(b.recs, c.host.Flush(c.cfg.Now())...)
+		if len(b.msgs) > 0 || len(b.recs) > 0 {
+			select {
+			case out <- b:
+			case <-ctx.Done():
+				if len(msgs) == 0 {
+					return
 				}
 			}
-			cancel()
-			if len(msgs) == 0 {
-				return
-			}
-			continue
-		}
-		for _, in := range batch {
-			recs = append(recs, c.handle(in)...)
-		}
-		recs = append(recs, c.host.Flush(c.cfg.Now())...)
-		if len(recs) > 0 && !c.put(ctx, sink, recs) {
-			return // ctx ended: the batch is neither kept nor acknowledged
-		}
-		for _, in := range batch {
-			in.msg.Ack()
 		}
 	}
 }
