@@ -186,14 +186,14 @@ func TestOutage(t *testing.T) {
 }
 
 // A queue survives a restart of the edge: what was not forwarded is sent
-// after it, once.
+// after it, once, over HTTPS.
 func TestRestart(t *testing.T) {
 	cen := newCentral()
 	cen.down.Store(true)
-	srv := httptest.NewServer(cen)
+	srv := httptest.NewTLSServer(cen)
 	defer srv.Close()
 	cfg := Config{Dir: t.TempDir(), MaxBytes: 1 << 20, Central: srv.URL, Tenant: "acme-foods", Source: "ede/edge",
-		MinBackoff: 5 * time.Millisecond, MaxBackoff: 10 * time.Millisecond}
+		Client: srv.Client(), MinBackoff: 5 * time.Millisecond, MaxBackoff: 10 * time.Millisecond}
 	col, err := Open(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -37,7 +37,7 @@ func writeConnectors(t *testing.T, broker string) string {
 		t.Fatal(err)
 	}
 	conf := fmt.Sprintf(`{"connectors": [{"kind": "sparkplug", "name": "plant-mqtt", "broker": %q,
-	  "host_id": "waarborg-%s", "mapping_file": "mapping.json"}]}`, broker, strings.ReplaceAll(t.Name(), "/", "-"))
+	  "host_id": "waarborg-%s", "mapping_file": "mapping.json", "request_rebirth": true}]}`, broker, strings.ReplaceAll(t.Name(), "/", "-"))
 	path := filepath.Join(dir, "connectors.json")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
@@ -173,6 +173,23 @@ func TestServeEmbeddedBroker(t *testing.T) {
 	node := newEdgeNode(t, "tcp://"+mqttAddr)
 	// The host subscribes once it runs: wait for its STATE.
 	waitState(t, node.client, "spBv1.0/STATE/waarborg-TestServeEmbeddedBroker")
+
+	// Data whose aliases the host does not know: it asks for a rebirth.
+	rebirth := make(chan *sparkplug.Payload, 1)
+	node.client.Subscribe("spBv1.0/ede/NCMD/ede-l1", 1, func(_ paho.Client, m paho.Message) {
+		if p, err := sparkplug.DecodePayload(m.Payload()); err == nil {
+			rebirth <- p
+		}
+	}).WaitTimeout(5 * time.Second)
+	node.temp(0)
+	select {
+	case p := <-rebirth:
+		if len(p.Metrics) != 1 || p.Metrics[0].Name != "Node Control/Rebirth" || !p.Metrics[0].Bool {
+			t.Errorf("NCMD = %+v", p)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no rebirth request")
+	}
 	node.births()
 	for i := 1; i <= 5; i++ {
 		node.temp(i)
@@ -193,7 +210,7 @@ func TestServeEmbeddedBroker(t *testing.T) {
 	}
 	getJSON(t, url+"/api/v1/connectors", &health)
 	if len(health.Connectors) != 1 || health.Connectors[0].Name != "plant-mqtt" || len(health.Connectors[0].Sources) != 1 ||
-		health.Connectors[0].Sources[0].Gaps != 1 || health.Connectors[0].Sources[0].Messages != 8 {
+		health.Connectors[0].Sources[0].Gaps != 1 || health.Connectors[0].Sources[0].Messages != 9 {
 		t.Errorf("connectors = %+v", health)
 	}
 	cancel()
