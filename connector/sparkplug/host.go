@@ -265,17 +265,21 @@ type emitter struct {
 	rebirth  bool
 }
 
-func (e *emitter) nbirth(p *Payload) {
-	st := e.node
-	var bd uint64
-	hasBd := false
+// bdSeqOf returns the bdSeq metric of a birth or death certificate.
+func bdSeqOf(p *Payload) (uint64, bool) {
 	for i := range p.Metrics {
 		if m := &p.Metrics[i]; m.Name == "bdSeq" {
 			if v, ok := m.Integer(); ok && v >= 0 {
-				bd, hasBd = uint64(v), true
+				return uint64(v), true
 			}
 		}
 	}
+	return 0, false
+}
+
+func (e *emitter) nbirth(p *Payload) {
+	st := e.node
+	bd, hasBd := bdSeqOf(p)
 	where := e.topic.Group + "/" + e.topic.Node
 	switch {
 	case !hasBd:
@@ -301,15 +305,7 @@ func (e *emitter) nbirth(p *Payload) {
 
 func (e *emitter) ndeath(p *Payload) {
 	st := e.node
-	var bd uint64
-	hasBd := false
-	for i := range p.Metrics {
-		if m := &p.Metrics[i]; m.Name == "bdSeq" {
-			if v, ok := m.Integer(); ok && v >= 0 {
-				bd, hasBd = uint64(v), true
-			}
-		}
-	}
+	bd, hasBd := bdSeqOf(p)
 	if hasBd && st.hasBdSeq && bd != st.bdSeq {
 		// The death of an earlier session, delivered late (the broker
 		// sends a will only when it notices the old connection gone):
