@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -152,15 +153,21 @@ keyfile %s
 	return b
 }
 
-// collector is a sink that keeps what it is given.
+// collector is a sink that keeps what it is given, after refusing the
+// first fail puts.
 type collector struct {
 	mu   sync.Mutex
+	fail int
 	recs []*waarborg.Record
 }
 
 func (c *collector) Put(_ context.Context, recs []*waarborg.Record) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.fail > 0 {
+		c.fail--
+		return errors.New("sink unavailable")
+	}
 	c.recs = append(c.recs, recs...)
 	return nil
 }
@@ -212,7 +219,7 @@ func TestTahuThroughMosquitto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := &collector{}
+	sink := &collector{fail: 2} // refused records are put again, not lost
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx, sink) }()
