@@ -96,7 +96,7 @@ func BenchmarkSparkplugIngest(b *testing.B) {
 			want += perMsg
 			// Flow control: a broker drops messages for a subscriber that
 			// falls too far behind, which a benchmark must not measure.
-			for want-stored.Load() > 50*perMsg {
+			for want-stored.Load() > 500*perMsg {
 				time.Sleep(100 * time.Microsecond)
 			}
 		}
