@@ -238,3 +238,29 @@ func waitState(t *testing.T, c paho.Client, topic string) {
 	}
 	c.Unsubscribe(topic).WaitTimeout(5 * time.Second)
 }
+
+func TestEdgeAndServeFlags(t *testing.T) {
+	conns := writeConnectors(t, "tcp://127.0.0.1:1")
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"connectors": [{"kind": "carrier-pigeon"}]}`), 0o644)
+	embedded := writeConnectors(t, "embedded")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // in the error or stderr
+	}{
+		{"edge without central", []string{"edge", "--connectors", conns, "--tenant", "a", "--source", "s/e"}, "required"},
+		{"edge with a tiny queue", []string{"edge", "--connectors", conns, "--central", "http://x", "--tenant", "a", "--source", "s/e", "--max-queue-bytes", "1000"}, "at least"},
+		{"unknown kind", []string{"edge", "--connectors", bad, "--central", "http://x", "--tenant", "a", "--source", "s/e"}, `unknown kind "carrier-pigeon"`},
+		{"embedded broker without --mqtt-listen", []string{"serve", "--data", t.TempDir(), "--connectors", embedded}, "needs serve --mqtt-listen"},
+		{"mqtt users without --mqtt-listen", []string{"serve", "--data", t.TempDir(), "--mqtt-users", bad}, "need --mqtt-listen"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			err := run(t.Context(), tc.args, func(string) string { return "" }, nil, io.Discard, &stderr)
+			if err == nil || !strings.Contains(err.Error()+stderr.String(), tc.want) {
+				t.Fatalf("err = %v, stderr %s; want %q", err, stderr.String(), tc.want)
+			}
+		})
+	}
+}

@@ -22,6 +22,9 @@ import (
 	"github.com/waarborg/waarborg/web"
 )
 
+// minQueueBytes is the least bound of an edge queue.
+const minQueueBytes = 64 << 20
+
 // cmdEdge runs the plant-side collector: connectors write to a durable
 // local queue, which is forwarded in order to a central waarborg serve.
 func cmdEdge(ctx context.Context, e *env, args []string) error {
@@ -51,6 +54,12 @@ func cmdEdge(ctx context.Context, e *env, args []string) error {
 	}
 	if *connectorsPath == "" || *central == "" || *tenant == "" || *source == "" {
 		fmt.Fprintln(e.stderr, "edge: --connectors, --central, --tenant and --source are required")
+		return errUsage
+	}
+	if *maxQueue < minQueueBytes {
+		// A connector's put is taken whole or not at all: the queue must
+		// hold the largest one, with room to spare.
+		fmt.Fprintf(e.stderr, "edge: --max-queue-bytes must be at least %d (64 MiB)\n", minQueueBytes)
 		return errUsage
 	}
 	if *token == "" {

@@ -355,8 +355,9 @@ func wait(ctx context.Context, t mqtt.Token) error {
 	}
 }
 
-// maxBatch bounds the messages whose records go to the sink in one Put.
-const maxBatch = 2048
+// maxBatch bounds the messages whose records go to the sink in one Put
+// (and so the size of a Put, which an edge queue must be able to take).
+const maxBatch = 512
 
 // A batch is messages read together and the records they gave.
 type batch struct {
