@@ -47,7 +47,12 @@ const steps = [
 client.on("error", (err) => { console.error("tahu:", err.message); process.exit(1); });
 client.on("birth", () => {
   for (const step of steps) step();
-  // Let mqtt.js write what it queued, then drop the connection without a
-  // DISCONNECT: the broker publishes the NDEATH will.
-  setTimeout(() => { client.client.stream.destroy(); process.exit(0); }, 1000);
+  // Once mqtt.js has written everything out, drop the connection without
+  // a DISCONNECT: the broker publishes the NDEATH will.
+  const stream = client.client.stream;
+  const drop = () => {
+    if (stream.writableLength > 0) return setTimeout(drop, 50);
+    setTimeout(() => { stream.destroy(); process.exit(0); }, 200);
+  };
+  setTimeout(drop, 300);
 });
