@@ -194,8 +194,8 @@ func (b *broker) retained(t *testing.T, topic string) string {
 // TestTahuThroughMosquitto runs the host application against Debian's
 // mosquitto over TLS with a password, while the Eclipse Tahu JavaScript
 // client publishes as an edge node over the plain listener. It checks
-// births and aliases, counts, the alarm, the seq gap, the deaths and the
-// host's STATE.
+// births and aliases, counts, the alarm, the seq gap, the deaths, a bdSeq
+// jump and the host's STATE.
 func TestTahuThroughMosquitto(t *testing.T) {
 	node := servicetest.Program(t, "node")
 	tahu, _ := filepath.Abs("testdata/tahu")
@@ -238,13 +238,17 @@ func TestTahuThroughMosquitto(t *testing.T) {
 	})
 	birthTS := state.Timestamp
 
-	pub := exec.Command(node, "publish.js")
-	pub.Dir = tahu
-	pub.Env = append(os.Environ(), "BASE_MS="+strconv.FormatInt(base.UnixMilli(), 10),
-		"BROKER_URL=mqtt://"+b.plain, "BROKER_USER="+b.user, "BROKER_PASSWORD="+b.password)
-	if out, err := pub.CombinedOutput(); err != nil {
-		t.Fatalf("tahu publisher: %v: %s", err, out)
+	publish := func(phase string) {
+		t.Helper()
+		pub := exec.Command(node, "publish.js")
+		pub.Dir = tahu
+		pub.Env = append(os.Environ(), "PHASE="+phase, "BASE_MS="+strconv.FormatInt(base.UnixMilli(), 10),
+			"BROKER_URL=mqtt://"+b.plain, "BROKER_USER="+b.user, "BROKER_PASSWORD="+b.password)
+		if out, err := pub.CombinedOutput(); err != nil {
+			t.Fatalf("tahu publisher, phase %s: %v: %s", phase, err, out)
+		}
 	}
+	publish("1")
 
 	byType := func(typ string) []*waarborg.Record {
 		var out []*waarborg.Record
@@ -288,6 +292,28 @@ func TestTahuThroughMosquitto(t *testing.T) {
 	}
 	if h := c.Health(); len(h) != 1 || h[0].Gaps != 3 || h[0].Messages != 12 {
 		t.Errorf("health = %+v", h)
+	}
+
+	// A later session whose bdSeq skips one: a session was missed. What
+	// the counter says at the birth was made meanwhile, and counts.
+	publish("2")
+	waitFor(t, "a fourth count and five gaps", func() bool {
+		return len(byType("production.count")) == 4 && len(byType("source.gap")) == 5
+	}, func() string { return canon(sink.snapshot()) })
+	gaps = gaps[:0]
+	for _, g := range byType("source.gap")[3:] {
+		gaps = append(gaps, g.Str("detail"))
+	}
+	for i, want := range []string{
+		"sparkplug bdSeq jump: edge node ede/ede-l1 began session 2 after session 0",
+		"sparkplug death certificate (NDEATH) of edge node ede/ede-l1 (bdSeq 2)",
+	} {
+		if i >= len(gaps) || !strings.HasPrefix(gaps[i], want) {
+			t.Errorf("gap %d: want %q, got %q", i+3, want, gaps)
+		}
+	}
+	if c := byType("production.count")[3]; quantity(c) != "60" {
+		t.Errorf("count after the rebirth = %s", c.Canonical)
 	}
 
 	// A clean stop leaves STATE offline, with the birth's timestamp.
