@@ -1,11 +1,13 @@
 package sparkplug
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -209,13 +211,22 @@ func (h *Host) Handle(topic Topic, payload []byte, received time.Time) (Result, 
 func (h *Host) Flush(now time.Time) []*waarborg.Record {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []*waarborg.Record
+	var due []*counter
 	for _, c := range h.counters {
 		if c.open && !c.endTime().Add(h.Grace).After(now) && !c.touched.Add(h.Grace).After(now) {
-			if r := c.close(h.mapping.Tenant); r != nil {
-				out = append(out, r)
-				h.healthOf(c.source).Records++
-			}
+			due = append(due, c)
+		}
+	}
+	// In a fixed order, so that the same messages append the same log.
+	slices.SortFunc(due, func(a, b *counter) int {
+		return cmp.Or(a.start.Compare(b.start), cmp.Compare(a.key.group, b.key.group), cmp.Compare(a.key.node, b.key.node),
+			cmp.Compare(a.key.device, b.key.device), cmp.Compare(a.key.metric, b.key.metric))
+	})
+	var out []*waarborg.Record
+	for _, c := range due {
+		if r := c.close(h.mapping.Tenant); r != nil {
+			out = append(out, r)
+			h.healthOf(c.source).Records++
 		}
 	}
 	return out
