@@ -30,9 +30,12 @@ func TestDependencies(t *testing.T) {
 		mod + "/monitor":  {mod, mod + "/controls", mod + "/ledger"},
 		mod + "/bundle":   append([]string{mod, mod + "/controls", mod + "/ledger"}, merkle...),
 		mod + "/report":   {mod, mod + "/controls", mod + "/ledger", mod + "/sample", "github.com/go-pdf/fpdf"},
+		// The contract of OT connectors: the domain and no I/O.
+		mod + "/connector": {mod},
 	}
 	ioPackages := []string{"database/", "net/", "net", "os", "os/", "io/fs", "syscall", "unsafe"}
-	adapters := map[string]bool{mod + "/sqlite": true, mod + "/postgres": true, mod + "/web": true, mod + "/witness": true}
+	adapters := map[string]bool{mod + "/sqlite": true, mod + "/postgres": true, mod + "/web": true, mod + "/witness": true,
+		mod + "/edge": true, mod + "/mqttbroker": true, mod + "/connector/sparkplug": true}
 	matches := func(imp string, prefixes []string) bool {
 		for _, p := range prefixes {
 			if imp == p || strings.HasSuffix(p, "/") && strings.HasPrefix(imp, p) {

@@ -22,6 +22,9 @@ go test -run '^$' -bench '^BenchmarkPostRecords$' -benchtime 5s -count 3 ./web |
 go test -run '^$' -bench '^BenchmarkInclusionProof$' -benchtime 2000x -count 3 -timeout 30m ./ledger | grep ^Bench
 go test -run '^$' -bench '^BenchmarkParseRecord$' -count 3 . | grep ^Bench
 
+echo "== Sparkplug B end to end: embedded broker, host application, durable ledger"
+go test -run '^$' -bench '^BenchmarkSparkplugIngest$' -benchtime 5x -count 3 ./cmd/waarborg | grep ^Bench
+
 echo "== the whole year through the binary"
 rm -rf "$dir/data"
 time "$dir/waarborg" ingest -q --data "$dir/data" "$dir/year.jsonl"

@@ -57,8 +57,23 @@ stop_services() {
 	fi
 }
 
+# install_npm_tools installs the npm packages of the independent test
+# peers (package-lock.json pins them) into their gitignored node_modules.
+install_npm_tools() {
+	local dir
+	for dir in connector/sparkplug/testdata/tahu; do
+		# The copy of the lock file marks an install that finished.
+		if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.installed-lock.json"; then
+			echo "== npm ci in $dir"
+			npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
+			cp "$dir/package-lock.json" "$dir/node_modules/.installed-lock.json"
+		fi
+	done
+}
+
 start_services() {
-	need_packages mosquitto=mosquitto mosquitto_pub=mosquitto-clients chromium=chromium pdfinfo=poppler-utils
+	need_packages mosquitto=mosquitto mosquitto_pub=mosquitto-clients chromium=chromium pdfinfo=poppler-utils node=nodejs npm=npm
+	install_npm_tools
 	trap stop_services EXIT
 	start_postgres
 	# Tests that need a service fail instead of skipping when this is set.

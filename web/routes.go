@@ -22,6 +22,7 @@ func (s *server) routes() {
 	s.mux.HandleFunc("GET /api/v1/tenants/{tenant}/exceptions", s.getExceptions)
 	// A subject may hold "/" (checkpoint/7): it takes the rest of the path.
 	s.mux.HandleFunc("POST /api/v1/tenants/{tenant}/exceptions/{control}/{subject...}", s.postAction)
+	s.mux.HandleFunc("GET /api/v1/connectors", s.getConnectors)
 	s.mux.HandleFunc(routeHealth, s.health)
 	s.mux.Handle(routeMetrics, promhttp.HandlerFor(s.metrics.gatherer, promhttp.HandlerOpts{
 		// One failing collector (the store's sizes) must not hide the rest.

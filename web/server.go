@@ -21,6 +21,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/waarborg/waarborg/assess"
+	"github.com/waarborg/waarborg/connector"
 	"github.com/waarborg/waarborg/controls"
 	"github.com/waarborg/waarborg/monitor"
 )
@@ -44,6 +45,9 @@ type Deps struct {
 	// Monitor, if set, serves the current exceptions and their workflow
 	// (GET and POST …/exceptions) and the open-exceptions gauge.
 	Monitor *monitor.Service
+	// Connectors, if set, are the OT connectors this process runs: their
+	// health is served at GET /api/v1/connectors and on /metrics.
+	Connectors []connector.Connector
 	// MaxBody bounds a request body in bytes (0: DefaultMaxBody). A batch
 	// over it is refused whole, so a client never has to guess which of
 	// its lines were kept.
@@ -51,15 +55,16 @@ type Deps struct {
 }
 
 type server struct {
-	ledger    *ledger.Ledger
-	store     waarborg.Store
-	assessLog assess.Log
-	catalog   *controls.Catalog
-	monitor   *monitor.Service
-	log       *slog.Logger
-	metrics   *metrics
-	maxBody   int64
-	mux       *http.ServeMux
+	ledger     *ledger.Ledger
+	store      waarborg.Store
+	assessLog  assess.Log
+	catalog    *controls.Catalog
+	monitor    *monitor.Service
+	log        *slog.Logger
+	metrics    *metrics
+	maxBody    int64
+	connectors *Connectors
+	mux        *http.ServeMux
 }
 
 // NewServer returns the HTTP handler of the API. It is safe for concurrent
@@ -91,6 +96,10 @@ func NewServer(deps Deps) http.Handler {
 	s.metrics = newMetrics(reg, deps.Store)
 	if s.monitor != nil {
 		register(reg, &pendingCollector{monitor: s.monitor})
+	}
+	if len(deps.Connectors) > 0 {
+		s.connectors = NewConnectors(deps.Connectors, nil)
+		reg.MustRegister(ConnectorCollector(deps.Connectors))
 	}
 	s.routes()
 	return s

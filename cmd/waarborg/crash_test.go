@@ -170,11 +170,17 @@ type child struct {
 
 func startChild(t *testing.T, bin, dir string) *child {
 	t.Helper()
+	return startServe(t, bin, dir, "127.0.0.1:0")
+}
+
+// startServe runs `waarborg serve` as a child process on addr.
+func startServe(t *testing.T, bin, dir, addr string) *child {
+	t.Helper()
 	stderr, err := os.CreateTemp(t.TempDir(), "stderr")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--data", dir, "--addr", "127.0.0.1:0")
+	cmd := exec.Command(bin, "serve", "--data", dir, "--addr", addr)
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -202,6 +208,20 @@ func startChild(t *testing.T, bin, dir string) *child {
 	return &child{cmd: cmd, url: listenURL(t, lines), stderr: stderr}
 }
 
+// buildBinary builds waarborg into a temporary directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go tool to build the binary:", err)
+	}
+	bin := filepath.Join(t.TempDir(), "waarborg")
+	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
 func (s *child) logs() string {
 	b, _ := os.ReadFile(s.stderr.Name())
 	return string(b)
@@ -214,14 +234,7 @@ func TestCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs it for seconds")
 	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go tool to build the binary:", err)
-	}
-	bin := filepath.Join(t.TempDir(), "waarborg")
-	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	dir := filepath.Join(t.TempDir(), "data")
 	srv := startChild(t, bin, dir)
 

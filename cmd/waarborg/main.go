@@ -46,13 +46,14 @@ commands:
   key      print the verifier key of the checkpoints
   bundle   evaluate a period and write its evidence bundle; verify-bundle checks one offline
   report   write a Type I or Type II report (HTML, PDF, OSCAL) with its bundle, or a bridge letter
-  serve    run the HTTP API (and submit checkpoints to witnesses)
+  serve    run the HTTP API, OT connectors and an embedded MQTT broker; submit checkpoints to witnesses
   witness  run a witness that cosigns a deployment's checkpoints and refuses rewrites
+  edge     run OT connectors at a plant and forward their records to a central serve
   demo     generate a simulated plant's history, ingest it and serve it
   simulate write a simulated plant's history as JSON Lines (benchmark data)
   help     show this text
 
-Each command takes --data DIR (default $WAARBORG_DATA or ./waarborg-data).
+Each command but edge takes --data DIR (default $WAARBORG_DATA or ./waarborg-data).
 Run 'waarborg <command> -h' for its flags.
 `
 
@@ -76,6 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		"proof":    cmdProof,
 		"key":      cmdKey,
 		"serve":    cmdServe,
+		"edge":     cmdEdge,
 		"demo":     cmdDemo,
 		"controls": cmdControls,
 		"simulate": cmdSimulate,

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/waarborg/waarborg/connector"
 	"github.com/waarborg/waarborg/monitor"
 	"github.com/waarborg/waarborg/web"
 )
@@ -34,8 +35,15 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	maxBody := fs.Int64("max-body", web.DefaultMaxBody, "largest request body in `bytes`; a larger batch is refused whole")
 	monitorFrom := fs.String("monitor-from", "", "start `date` (YYYY-MM-DD, UTC) of the period whose exceptions are monitored (default: January 1 of this year)")
 	of := declareOutwardFlags(fs)
+	connectorsPath := fs.String("connectors", "", "run the OT connectors listed in this JSON `file`, appending their records to the ledger")
+	mq := &mqttFlags{
+		listen: fs.String("mqtt-listen", "", "start an embedded MQTT broker on this `address` (host:port), for sites without one"),
+		users:  fs.String("mqtt-users", "", "`file` of user:password lines the embedded broker accepts (default: anyone)"),
+		cert:   fs.String("mqtt-tls-cert", "", "TLS certificate `file` of the embedded broker"),
+		key:    fs.String("mqtt-tls-key", "", "TLS key `file` of the embedded broker"),
+	}
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: waarborg serve [--data DIR] [--addr HOST:PORT] [--monitor-from YYYY-MM-DD] [--witness 'URL KEY [TENANT...]' ...] [--export-dir DIR] [--export-url URL]")
+		fmt.Fprintln(e.stderr, "usage: waarborg serve [--data DIR] [--addr HOST:PORT] [--monitor-from YYYY-MM-DD] [--witness 'URL KEY [TENANT...]' ...] [--export-dir DIR] [--export-url URL] [--connectors FILE] [--mqtt-listen HOST:PORT]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
@@ -57,11 +65,37 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	}
 	logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
 
+	broker, err := mq.start(logger)
+	if err != nil {
+		return err
+	}
+	if broker != nil {
+		defer broker.Close()
+	}
+	var conns []connector.Connector
+	if *connectorsPath != "" {
+		embedded := ""
+		if broker != nil {
+			embedded = broker.Addr().String()
+		}
+		if conns, err = loadConnectors(*connectorsPath, embedded, logger); err != nil {
+			return err
+		}
+	}
 	d, err := openData(ctx, *dir, logger)
 	if err != nil {
 		return err
 	}
-	return serveMonitored(ctx, e, d, *addr, *maxBody, from, out, logger, nil)
+	return serveWith(ctx, e, d, serveOptions{addr: *addr, maxBody: *maxBody, monitorFrom: from, out: out, connectors: conns}, logger, nil)
+}
+
+// serveOptions are what serve runs beside the API.
+type serveOptions struct {
+	addr        string
+	maxBody     int64
+	monitorFrom time.Time
+	out         *outward // where checkpoints go out (nil: nowhere)
+	connectors  []connector.Connector
 }
 
 // serveData serves an open data directory until ctx ends, then closes it;
@@ -74,6 +108,13 @@ func serveData(ctx context.Context, e *env, d *data, addr string, maxBody int64,
 // serveMonitored is serveData with exceptions monitored from monitorFrom,
 // and checkpoints sent out as out says (nil: nowhere).
 func serveMonitored(ctx context.Context, e *env, d *data, addr string, maxBody int64, monitorFrom time.Time, out *outward, logger *slog.Logger, ready func(url string)) error {
+	return serveWith(ctx, e, d, serveOptions{addr: addr, maxBody: maxBody, monitorFrom: monitorFrom, out: out}, logger, ready)
+}
+
+// serveWith serves an open data directory until ctx ends, running the
+// monitor, the witnesses and exports, and the connectors beside the API.
+func serveWith(ctx context.Context, e *env, d *data, o serveOptions, logger *slog.Logger, ready func(url string)) error {
+	addr, maxBody, monitorFrom, out := o.addr, o.maxBody, o.monitorFrom, o.out
 	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return errors.Join(fmt.Errorf("listen: %w", err), d.Close())
@@ -101,6 +142,7 @@ func serveMonitored(ctx context.Context, e *env, d *data, addr string, maxBody i
 			Metrics:    reg,
 			MaxBody:    maxBody,
 			Monitor:    mon,
+			Connectors: o.connectors,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		// Long enough for a full batch over a slow link, short enough that
@@ -116,6 +158,11 @@ func serveMonitored(ctx context.Context, e *env, d *data, addr string, maxBody i
 	if ready != nil {
 		ready(url)
 	}
+
+	// Connectors append to the ledger: they stop before it closes.
+	cctx, stopConnectors := context.WithCancel(ctx)
+	var connecting sync.WaitGroup
+	connecting.Go(func() { runConnectors(cctx, o.connectors, ledgerSink(d.ledger, logger), logger) })
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -133,6 +180,8 @@ func serveMonitored(ctx context.Context, e *env, d *data, addr string, maxBody i
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
+	stopConnectors()
+	connecting.Wait()
 	stopMonitor()
 	monitoring.Wait()
 	// The ledger closes after the server, so that every request it let in
