@@ -159,8 +159,22 @@ func ingestFile(ctx context.Context, e *env, l *ledger.Ledger, name string, prog
 		})
 	}()
 
-	// Chunks are queued to the ledger as soon as they are parsed, a few
-	// ahead of the one being reported, so that they share commits.
+	aerr := appendChunks(ctx, cancel, e, l, label, ordered, sum)
+	wg.Wait()
+	if aerr != nil {
+		return aerr
+	}
+	if readErr != nil && !errors.Is(readErr, context.Canceled) {
+		return fmt.Errorf("read %s: %w", label, readErr)
+	}
+	return ctx.Err()
+}
+
+// appendChunks appends the chunks of one input to the ledger in input
+// order, each as soon as it is parsed and a few ahead of the one being
+// reported, so that they share commits; it reports each chunk's outcomes.
+// After a failure it cancels the input and drains ordered.
+func appendChunks(ctx context.Context, cancel context.CancelFunc, e *env, l *ledger.Ledger, label string, ordered <-chan *chunk, sum *ingestSummary) error {
 	type queued struct {
 		c    *chunk
 		wait func() ([]ledger.Result, error)
@@ -197,17 +211,13 @@ func ingestFile(ctx context.Context, e *env, l *ledger.Ledger, name string, prog
 	<-reported
 	for range ordered { // after a failure: let the reader finish
 	}
-	wg.Wait()
 	if err != nil {
 		return err
 	}
 	if qerr != nil {
 		return fmt.Errorf("append to ledger: %w", qerr)
 	}
-	if readErr != nil && !errors.Is(readErr, context.Canceled) {
-		return fmt.Errorf("read %s: %w", label, readErr)
-	}
-	return ctx.Err()
+	return nil
 }
 
 func (c *chunk) valid() []*waarborg.Record {
