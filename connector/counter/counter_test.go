@@ -1,0 +1,160 @@
+package counter
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC)
+
+// op is one step: a reading (v ≥ 0), a failed read (fail), or a flush.
+type op struct {
+	at    time.Duration // after t0
+	v     uint64
+	fail  bool
+	flush bool
+}
+
+func read(at time.Duration, v uint64) op { return op{at: at, v: v} }
+func fail(at time.Duration) op           { return op{at: at, fail: true} }
+func flush(at time.Duration) op          { return op{at: at, flush: true} }
+
+// show writes events compactly: "count 06:00:00-06:01:00 5", "gap 06:00:10-06:00:20".
+func show(evs []Event) []string {
+	var out []string
+	for _, e := range evs {
+		span := e.Start.Format("15:04:05.000") + "-" + e.End.Format("15:04:05.000")
+		if e.Kind == Count {
+			out = append(out, fmt.Sprintf("count %s %d", span, e.Delta))
+		} else {
+			out = append(out, "gap "+span)
+		}
+	}
+	return out
+}
+
+func TestCounter(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		ops  []op
+		want []string
+	}{
+		{"counts per interval", Config{Bits: 32, Interval: time.Minute}, []op{
+			read(10*time.Second, 100), read(40*time.Second, 110), read(70*time.Second, 115), read(130*time.Second, 130), flush(180 * time.Second),
+		}, []string{
+			"count 06:00:10.000-06:01:00.000 10", // the first reading is the base
+			"count 06:01:00.000-06:02:00.000 5",
+			"count 06:02:00.000-06:03:00.000 15",
+		}},
+		{"a quiet counter still yields zero counts", Config{Interval: time.Minute}, []op{
+			read(0, 7), flush(59 * time.Second), flush(61 * time.Second), flush(185 * time.Second), read(190*time.Second, 9), flush(240 * time.Second),
+		}, []string{
+			"count 06:00:00.000-06:01:00.000 0",
+			"count 06:01:00.000-06:02:00.000 0",
+			"count 06:02:00.000-06:03:00.000 0",
+			"count 06:03:00.000-06:04:00.000 2",
+		}},
+		{"16-bit wrap", Config{Bits: 16, Interval: time.Minute}, []op{
+			read(0, 65530), read(10*time.Second, 4), flush(60 * time.Second),
+		}, []string{"count 06:00:00.000-06:01:00.000 10"}},
+		{"32-bit wrap", Config{Bits: 32, Interval: time.Minute}, []op{
+			read(0, 1<<32-3), read(10*time.Second, 2), flush(60 * time.Second),
+		}, []string{"count 06:00:00.000-06:01:00.000 5"}},
+		{"values above the width are masked", Config{Bits: 16, Interval: time.Minute}, []op{
+			read(0, 1<<16+5), read(10*time.Second, 1<<16+8), flush(60 * time.Second),
+		}, []string{"count 06:00:00.000-06:01:00.000 3"}},
+		{"a reset is a gap and counting restarts from zero", Config{Bits: 32, Interval: time.Minute}, []op{
+			read(0, 5000), read(10*time.Second, 5010), read(20*time.Second, 3), read(30*time.Second, 7), flush(60 * time.Second),
+		}, []string{
+			"gap 06:00:10.000-06:00:20.000",
+			"count 06:00:00.000-06:01:00.000 17",
+		}},
+		{"MaxStep tells a 16-bit reset from a wrap", Config{Bits: 16, MaxStep: 1000, Interval: time.Minute}, []op{
+			read(0, 40000), read(10*time.Second, 2), read(20*time.Second, 65000), read(30*time.Second, 100), flush(60 * time.Second),
+		}, []string{
+			// 40000 → 2 needs a wrap of 25538 > 1000: a reset; 2 counted since.
+			// 2 → 65000 is an increase; 65000 → 100 a wrap of 636.
+			"gap 06:00:00.000-06:00:10.000",
+			"count 06:00:00.000-06:01:00.000 65636",
+		}},
+		{"an outage keeps the counts and is a gap", Config{Bits: 32, Interval: time.Minute}, []op{
+			read(0, 10), read(20*time.Second, 20), fail(25 * time.Second), fail(30 * time.Second), flush(120 * time.Second),
+			read(150*time.Second, 80), read(170*time.Second, 85), flush(180 * time.Second),
+		}, []string{
+			"count 06:00:00.000-06:00:20.000 10",
+			"gap 06:00:20.000-06:02:30.000",
+			"count 06:00:20.000-06:02:30.000 60",
+			"count 06:02:30.000-06:03:00.000 5",
+		}},
+		{"a reset during an outage is one gap", Config{Bits: 32, Interval: time.Minute}, []op{
+			read(0, 1000), fail(5 * time.Second), read(50*time.Second, 4), flush(60 * time.Second),
+		}, []string{
+			"gap 06:00:00.000-06:00:50.000",
+			"count 06:00:00.000-06:00:50.000 4",
+			"count 06:00:50.000-06:01:00.000 0",
+		}},
+		{"failures before the first reading lose nothing known", Config{Interval: time.Minute}, []op{
+			fail(0), read(10*time.Second, 3), read(20*time.Second, 4), flush(60 * time.Second),
+		}, []string{"count 06:00:10.000-06:01:00.000 1"}},
+		{"time going back is taken as the last reading's", Config{Interval: time.Minute}, []op{
+			read(30*time.Second, 1), read(20*time.Second, 2), fail(40 * time.Second), read(50*time.Second, 3),
+		}, []string{
+			"gap 06:00:30.000-06:00:50.000",
+			"count 06:00:30.000-06:00:50.000 2",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := New(tt.cfg)
+			var evs []Event
+			for _, o := range tt.ops {
+				at := t0.Add(o.at)
+				switch {
+				case o.fail:
+					evs = append(evs, c.Fail(at, errors.New("i/o timeout"))...)
+				case o.flush:
+					evs = append(evs, c.Flush(at)...)
+				default:
+					evs = append(evs, c.Observe(at, o.v)...)
+				}
+			}
+			if got := show(evs); strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+func TestMappingRecords(t *testing.T) {
+	m := Mapping{Tenant: "vitafood", Source: "ede/line-1/plc", Line: "line-1", Product: "choco-200g", Unit: "kg", Factor: "0.001", Key: "modbus.press"}
+	recs, err := m.Records([]Event{
+		{Kind: Count, Start: t0, End: t0.Add(time.Minute), Delta: 1500},
+		{Kind: Gap, Start: t0, End: t0.Add(time.Minute), Detail: "reset"},
+	}, t0.Add(61*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`{"data":{"end":"2026-03-01T06:01:00.000Z","line":"line-1","product":"choco-200g","quantity":1.5,"start":"2026-03-01T06:00:00.000Z","unit":"kg"},"id":"modbus.press:20260301T060000.000Z-20260301T060100.000Z","source":"ede/line-1/plc","tenant":"vitafood","time":"2026-03-01T06:01:00.000Z","type":"production.count"}`,
+		`{"data":{"detail":"reset","since":"2026-03-01T06:00:00.000Z","until":"2026-03-01T06:01:00.000Z"},"id":"modbus.press:gap:20260301T060000.000Z-20260301T060100.000Z","source":"ede/line-1/plc","tenant":"vitafood","time":"2026-03-01T06:01:01.000Z","type":"source.gap"}`,
+	}
+	for i, r := range recs {
+		if string(r.Canonical) != want[i] {
+			t.Errorf("record %d:\n%s\nwant\n%s", i, r.Canonical, want[i])
+		}
+	}
+	bad := m
+	bad.Factor = "-1"
+	if bad.Check() == nil {
+		t.Error("a negative factor passed Check")
+	}
+	bad = m
+	bad.Unit = ""
+	if bad.Check() == nil {
+		t.Error("an empty unit passed Check")
+	}
+}
