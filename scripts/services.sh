@@ -57,8 +57,22 @@ stop_services() {
 	fi
 }
 
+# install_node_servers installs, from each package-lock.json under
+# connector/*/testdata, the independent npm implementations (Modbus, OPC UA
+# servers) that connector tests run against, into a gitignored node_modules.
+install_node_servers() {
+	local lock dir
+	for lock in connector/*/testdata/*/package-lock.json; do
+		[[ -e $lock ]] || continue
+		dir=$(dirname "$lock")
+		echo "== npm ci in $dir"
+		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+	done
+}
+
 start_services() {
-	need_packages mosquitto=mosquitto mosquitto_pub=mosquitto-clients chromium=chromium pdfinfo=poppler-utils
+	need_packages mosquitto=mosquitto mosquitto_pub=mosquitto-clients chromium=chromium pdfinfo=poppler-utils node=nodejs npm=npm
+	install_node_servers
 	trap stop_services EXIT
 	start_postgres
 	# Tests that need a service fail instead of skipping when this is set.

@@ -1,0 +1,255 @@
+package modbus
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/waarborg/waarborg"
+	"github.com/waarborg/waarborg/connector"
+	"github.com/waarborg/waarborg/connector/counter"
+	"github.com/waarborg/waarborg/servicetest"
+)
+
+func TestDecode(t *testing.T) {
+	tests := []struct {
+		name       string
+		raw        []byte
+		low, bswap bool
+		want       uint64
+	}{
+		{"16-bit", []byte{0x12, 0x34}, false, false, 0x1234},
+		{"16-bit byte-swapped", []byte{0x34, 0x12}, false, true, 0x1234},
+		{"32-bit high word first", []byte{0x12, 0x34, 0x56, 0x78}, false, false, 0x12345678},
+		{"32-bit low word first", []byte{0x56, 0x78, 0x12, 0x34}, true, false, 0x12345678},
+		{"32-bit low word first, byte-swapped", []byte{0x78, 0x56, 0x34, 0x12}, true, true, 0x12345678},
+		{"64-bit", []byte{1, 2, 3, 4, 5, 6, 7, 8}, false, false, 0x0102030405060708},
+		{"64-bit low word first", []byte{7, 8, 5, 6, 3, 4, 1, 2}, true, false, 0x0102030405060708},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Decode(tt.raw, tt.low, tt.bswap); got != tt.want {
+				t.Errorf("Decode = %#x, want %#x", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNewRefuses(t *testing.T) {
+	m := counter.Mapping{Tenant: "t", Source: "s/plc", Line: "l", Product: "p", Unit: "pcs", Key: "k"}
+	ok := Counter{Kind: Holding, Bits: 32, Mapping: m}
+	base := Config{Endpoint: "127.0.0.1:502", Poll: time.Second, Interval: time.Minute, Counters: []Counter{ok}}
+	if _, err := New(base); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		change func(*Config)
+		want   string
+	}{
+		{"no endpoint", func(c *Config) { c.Endpoint = "" }, "endpoint"},
+		{"poll above interval", func(c *Config) { c.Poll = 2 * time.Minute }, "poll"},
+		{"odd width", func(c *Config) { c.Counters = []Counter{{Kind: Holding, Bits: 24, Mapping: m}} }, "counters[0].bits"},
+		{"bad kind", func(c *Config) { c.Counters = []Counter{{Kind: "coil", Bits: 16, Mapping: m}} }, "counters[0].register"},
+		{"past the end", func(c *Config) { c.Counters = []Counter{{Kind: Input, Bits: 32, Address: 65535, Mapping: m}} }, "counters[0].address"},
+		{"no unit", func(c *Config) {
+			bad := m
+			bad.Unit = ""
+			c.Counters = []Counter{{Kind: Input, Bits: 32, Mapping: bad}}
+		}, "unit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := base
+			tt.change(&cfg)
+			if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("New: %v, want an error naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// nodeServer runs testdata/server (npm modbus-serial) on port.
+type nodeServer struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Scanner
+}
+
+func startServer(t *testing.T, port int, counter uint64) *nodeServer {
+	t.Helper()
+	node := servicetest.Program(t, "node")
+	dir := filepath.Join("testdata", "server")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "modbus-serial")); err != nil {
+		if servicetest.Required() {
+			t.Fatal("testdata/server/node_modules is missing although scripts/test.sh should have run npm ci")
+		}
+		t.Skip("npm modbus-serial is not installed: run `npm ci` in connector/modbus/testdata/server (make test does)")
+	}
+	cmd := exec.Command(node, "server.js", fmt.Sprint(port))
+	cmd.Dir = dir
+	cmd.Stderr = os.Stderr
+	in, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &nodeServer{cmd: cmd, in: in, out: bufio.NewScanner(out)}
+	t.Cleanup(s.kill)
+	if !s.out.Scan() || !strings.HasPrefix(s.out.Text(), "listening") {
+		t.Fatalf("server did not start: %q", s.out.Text())
+	}
+	s.do(t, fmt.Sprintf("set %d", counter))
+	return s
+}
+
+func (s *nodeServer) do(t *testing.T, cmd string) {
+	t.Helper()
+	fmt.Fprintln(s.in, cmd)
+	if !s.out.Scan() || s.out.Text() != "ok" {
+		t.Fatalf("server: %s: %q", cmd, s.out.Text())
+	}
+}
+
+func (s *nodeServer) kill() {
+	if s.cmd.ProcessState == nil {
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+	}
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// collector is a sink that keeps what it is given.
+type collector struct {
+	mu   sync.Mutex
+	recs []*waarborg.Record
+}
+
+func (c *collector) Put(_ context.Context, recs []*waarborg.Record) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.recs = append(c.recs, recs...)
+	return nil
+}
+
+// totals sums the quantities and counts the gaps per record id prefix.
+func (c *collector) totals(key string) (qty *big.Rat, gaps int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	qty = new(big.Rat)
+	for _, r := range c.recs {
+		if !strings.HasPrefix(r.ID, key+":") {
+			continue
+		}
+		switch r.Type {
+		case "production.count":
+			q, _ := r.Data.Get("quantity")
+			qty.Add(qty, q.Rat())
+		case "source.gap":
+			gaps++
+		}
+	}
+	return qty, gaps
+}
+
+// waitFor polls cond until it holds or 15 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestAgainstModbusSerial polls an independent server (npm modbus-serial)
+// whose 32-bit counter wraps, then restarts with the counter reset: the
+// counts add up, and the restart is one gap per counter.
+func TestAgainstModbusSerial(t *testing.T) {
+	port := freePort(t)
+	srv := startServer(t, port, 1<<32-6)
+	mapping := func(key string) counter.Mapping {
+		return counter.Mapping{Tenant: "vitafood", Source: "ede/line-1/plc", Line: "line-1", Product: "choco-200g", Unit: "pcs", Key: key}
+	}
+	c, err := New(Config{
+		Name: "plc-1", Endpoint: fmt.Sprintf("127.0.0.1:%d", port), Timeout: time.Second,
+		Poll: 20 * time.Millisecond, Interval: 200 * time.Millisecond,
+		Counters: []Counter{
+			{Name: "hr", UnitID: 1, Address: 0, Kind: Holding, Bits: 32, Mapping: mapping("hr")},
+			{Name: "ir", UnitID: 1, Address: 10, Kind: Input, Bits: 32, LowWordFirst: true, ByteSwap: true, Mapping: mapping("ir")},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &collector{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, sink) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	// polled waits until both counters were read n more times.
+	polled := func(n uint64) {
+		start := messages(c.Health())
+		waitFor(t, "polls", func() bool { return messages(c.Health()) >= start+2*n })
+	}
+	polled(2)
+	srv.do(t, "add 3")
+	polled(2)
+	srv.do(t, "add 10") // wraps: 2^32-6+13 = 7
+	polled(2)
+	srv.kill()
+	time.Sleep(100 * time.Millisecond) // a few failed polls
+	srv = startServer(t, port, 5)      // the PLC restarted: the counter is reset
+	polled(2)
+	srv.do(t, "add 4")
+	for _, key := range []string{"hr", "ir"} {
+		waitFor(t, key+" counts", func() bool { q, _ := sink.totals(key); return q.Cmp(big.NewRat(22, 1)) == 0 })
+		if q, gaps := sink.totals(key); gaps != 1 {
+			t.Errorf("%s: %d gaps (quantity %s), want 1", key, gaps, q.RatString())
+		}
+	}
+	h := c.Health()
+	if len(h) != 1 || h[0].Source != "ede/line-1/plc" || h[0].Gaps != 2 || h[0].Records == 0 {
+		t.Errorf("health: %+v", h)
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	for _, r := range sink.recs {
+		if r.Type == "source.gap" {
+			t.Logf("%s: %s", r.ID, r.Str("detail"))
+		}
+	}
+}
+
+func messages(hs []connector.Health) uint64 {
+	var n uint64
+	for _, h := range hs {
+		n += h.Messages
+	}
+	return n
+}
