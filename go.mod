@@ -3,6 +3,7 @@ module github.com/waarborg/waarborg
 go 1.26.8
 
 require (
+	github.com/gopcua/opcua v0.8.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/simonvetter/modbus v1.6.4

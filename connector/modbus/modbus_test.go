@@ -1,24 +1,17 @@
 package modbus
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"math/big"
-	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/waarborg/waarborg"
 	"github.com/waarborg/waarborg/connector"
+	"github.com/waarborg/waarborg/connector/connectortest"
 	"github.com/waarborg/waarborg/connector/counter"
-	"github.com/waarborg/waarborg/servicetest"
 )
 
 func TestDecode(t *testing.T) {
@@ -79,114 +72,18 @@ func TestNewRefuses(t *testing.T) {
 	}
 }
 
-// nodeServer runs testdata/server (npm modbus-serial) on port.
-type nodeServer struct {
-	cmd *exec.Cmd
-	in  io.WriteCloser
-	out *bufio.Scanner
-}
-
-func startServer(t *testing.T, port int, counter uint64) *nodeServer {
+func startServer(t *testing.T, port int, count uint64) *connectortest.Server {
 	t.Helper()
-	node := servicetest.Program(t, "node")
-	dir := filepath.Join("testdata", "server")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "modbus-serial")); err != nil {
-		if servicetest.Required() {
-			t.Fatal("testdata/server/node_modules is missing although scripts/test.sh should have run npm ci")
-		}
-		t.Skip("npm modbus-serial is not installed: run `npm ci` in connector/modbus/testdata/server (make test does)")
-	}
-	cmd := exec.Command(node, "server.js", fmt.Sprint(port))
-	cmd.Dir = dir
-	cmd.Stderr = os.Stderr
-	in, _ := cmd.StdinPipe()
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &nodeServer{cmd: cmd, in: in, out: bufio.NewScanner(out)}
-	t.Cleanup(s.kill)
-	if !s.out.Scan() || !strings.HasPrefix(s.out.Text(), "listening") {
-		t.Fatalf("server did not start: %q", s.out.Text())
-	}
-	s.do(t, fmt.Sprintf("set %d", counter))
+	s := connectortest.StartServer(t, filepath.Join("testdata", "server"), "server.js", fmt.Sprint(port))
+	s.Do(t, fmt.Sprintf("set %d", count))
 	return s
-}
-
-func (s *nodeServer) do(t *testing.T, cmd string) {
-	t.Helper()
-	fmt.Fprintln(s.in, cmd)
-	if !s.out.Scan() || s.out.Text() != "ok" {
-		t.Fatalf("server: %s: %q", cmd, s.out.Text())
-	}
-}
-
-func (s *nodeServer) kill() {
-	if s.cmd.ProcessState == nil {
-		s.cmd.Process.Kill()
-		s.cmd.Wait()
-	}
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// collector is a sink that keeps what it is given.
-type collector struct {
-	mu   sync.Mutex
-	recs []*waarborg.Record
-}
-
-func (c *collector) Put(_ context.Context, recs []*waarborg.Record) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.recs = append(c.recs, recs...)
-	return nil
-}
-
-// totals sums the quantities and counts the gaps per record id prefix.
-func (c *collector) totals(key string) (qty *big.Rat, gaps int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	qty = new(big.Rat)
-	for _, r := range c.recs {
-		if !strings.HasPrefix(r.ID, key+":") {
-			continue
-		}
-		switch r.Type {
-		case "production.count":
-			q, _ := r.Data.Get("quantity")
-			qty.Add(qty, q.Rat())
-		case "source.gap":
-			gaps++
-		}
-	}
-	return qty, gaps
-}
-
-// waitFor polls cond until it holds or 15 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // TestAgainstModbusSerial polls an independent server (npm modbus-serial)
 // whose 32-bit counter wraps, then restarts with the counter reset: the
 // counts add up, and the restart is one gap per counter.
 func TestAgainstModbusSerial(t *testing.T) {
-	port := freePort(t)
+	port := connectortest.FreePort(t)
 	srv := startServer(t, port, 1<<32-6)
 	mapping := func(key string) counter.Mapping {
 		return counter.Mapping{Tenant: "vitafood", Source: "ede/line-1/plc", Line: "line-1", Product: "choco-200g", Unit: "pcs", Key: key}
@@ -202,7 +99,7 @@ func TestAgainstModbusSerial(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := &collector{}
+	sink := &connectortest.Sink{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx, sink) }()
@@ -215,21 +112,21 @@ func TestAgainstModbusSerial(t *testing.T) {
 	// polled waits until both counters were read n more times.
 	polled := func(n uint64) {
 		start := messages(c.Health())
-		waitFor(t, "polls", func() bool { return messages(c.Health()) >= start+2*n })
+		connectortest.WaitFor(t, "polls", func() bool { return messages(c.Health()) >= start+2*n })
 	}
 	polled(2)
-	srv.do(t, "add 3")
+	srv.Do(t, "add 3")
 	polled(2)
-	srv.do(t, "add 10") // wraps: 2^32-6+13 = 7
+	srv.Do(t, "add 10") // wraps: 2^32-6+13 = 7
 	polled(2)
-	srv.kill()
+	srv.Kill()
 	time.Sleep(100 * time.Millisecond) // a few failed polls
 	srv = startServer(t, port, 5)      // the PLC restarted: the counter is reset
 	polled(2)
-	srv.do(t, "add 4")
+	srv.Do(t, "add 4")
 	for _, key := range []string{"hr", "ir"} {
-		waitFor(t, key+" counts", func() bool { q, _ := sink.totals(key); return q.Cmp(big.NewRat(22, 1)) == 0 })
-		if q, gaps := sink.totals(key); gaps != 1 {
+		connectortest.WaitFor(t, key+" counts", func() bool { q, _ := sink.Totals(key + ":"); return q.Cmp(big.NewRat(22, 1)) == 0 })
+		if q, gaps := sink.Totals(key + ":"); gaps != 1 {
 			t.Errorf("%s: %d gaps (quantity %s), want 1", key, gaps, q.RatString())
 		}
 	}
@@ -237,9 +134,7 @@ func TestAgainstModbusSerial(t *testing.T) {
 	if len(h) != 1 || h[0].Source != "ede/line-1/plc" || h[0].Gaps != 2 || h[0].Records == 0 {
 		t.Errorf("health: %+v", h)
 	}
-	sink.mu.Lock()
-	defer sink.mu.Unlock()
-	for _, r := range sink.recs {
+	for _, r := range sink.Records() {
 		if r.Type == "source.gap" {
 			t.Logf("%s: %s", r.ID, r.Str("detail"))
 		}
