@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"regexp"
 	"runtime/debug"
 	"strconv"
@@ -15,8 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 	_ "time/tzdata" // --tz works where the system has no zone files
-
-	"golang.org/x/term"
 
 	"github.com/waarborg/waarborg"
 	"github.com/waarborg/waarborg/connector/files"
@@ -84,26 +81,9 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer debug.SetGCPercent(debug.SetGCPercent(200))
-	var sum ingestSummary
-	start := time.Now()
-	for _, name := range fs.Args() {
-		if err = importFile(ctx, e, d.ledger, f, name, opts, !*quiet, &sum); err != nil {
-			break
-		}
-	}
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	secs := time.Since(start).Seconds()
-	fmt.Fprintf(e.stdout, "accepted %d, duplicate %d, rejected %d (%d entries in %.1fs, %.0f records/s)\n",
-		sum.accepted, sum.duplicate, sum.rejected, sum.lines, secs, float64(sum.lines)/secs)
-	if err != nil {
-		return err
-	}
-	if sum.rejected > 0 {
-		return errReported
-	}
-	return nil
+	return appendFiles(e, d, fs.Args(), "entries", func(name string, sum *ingestSummary) error {
+		return importFile(ctx, e, d.ledger, f, name, opts, !*quiet, sum)
+	})
 }
 
 var offsetZone = regexp.MustCompile(`^([+-])(\d\d):(\d\d)$`)
@@ -141,31 +121,12 @@ func (c countingReader) Read(p []byte) (int, error) {
 // importFile streams one export through its reader into the ledger, in
 // chunks, with memory bounded by the chunks in flight.
 func importFile(ctx context.Context, e *env, l *ledger.Ledger, f files.Format, name string, opts files.Options, progress bool, sum *ingestSummary) error {
-	var (
-		r     io.Reader
-		total int64
-	)
-	label := name
-	if name == "-" {
-		r, label = e.stdin, "stdin"
-	} else {
-		fh, err := os.Open(name)
-		if err != nil {
-			return err
-		}
-		defer fh.Close()
-		if fi, err := fh.Stat(); err == nil {
-			total = fi.Size()
-		}
-		r = fh
+	in, err := openInput(e, name, progress)
+	if err != nil {
+		return err
 	}
-	var read atomic.Int64
-	if progress {
-		if fh, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(fh.Fd())) {
-			bar := startProgress(fh, label, total, &read)
-			defer bar.stop()
-		}
-	}
+	defer in.close()
+	label := in.label
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ordered := make(chan *chunk, 4)
@@ -183,7 +144,7 @@ func importFile(ctx context.Context, e *env, l *ledger.Ledger, f files.Format, n
 			c = newChunk()
 			return nil
 		}
-		readErr = files.Read(ctx, f, countingReader{r, &read}, opts, func(it files.Item) error {
+		readErr = files.Read(ctx, f, countingReader{in.r, &in.read}, opts, func(it files.Item) error {
 			c.lineNos = append(c.lineNos, it.Line)
 			c.recs = append(c.recs, it.Record)
 			c.errs = append(c.errs, it.Err)

@@ -214,17 +214,10 @@ func TestBuiltConnectorRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := &connectortest.Sink{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- cs[0].Run(ctx, sink) }()
+	sink := connectortest.Run(t, cs[0])
 	connectortest.WaitFor(t, "first reads", func() bool { h := cs[0].Health(); return len(h) == 1 && h[0].Messages >= 4 })
 	srv.Do(t, "add 6")
 	connectortest.WaitFor(t, "6 pieces", func() bool { q, _ := sink.Totals("press-1.good:"); return q.Cmp(big.NewRat(6, 1)) == 0 })
 	// The second counter reads the same value, byte-swapped, at 0.5 kg a count.
 	connectortest.WaitFor(t, "3 kg", func() bool { q, _ := sink.Totals("press-1.good-ir:"); return q.Cmp(big.NewRat(3, 1)) == 0 })
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
 }

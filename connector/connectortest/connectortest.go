@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/waarborg/waarborg"
+	"github.com/waarborg/waarborg/connector"
 	"github.com/waarborg/waarborg/servicetest"
 )
 
@@ -61,6 +62,23 @@ func (s *Sink) Totals(prefix string) (qty *big.Rat, gaps int) {
 		}
 	}
 	return qty, gaps
+}
+
+// Run runs c with a new Sink until the test ends, and fails the test if
+// Run returns an error.
+func Run(t testing.TB, c connector.Connector) *Sink {
+	t.Helper()
+	sink := &Sink{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, sink) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("%s: Run: %v", c.Name(), err)
+		}
+	})
+	return sink
 }
 
 // WaitFor polls cond until it holds, failing the test after 20 s.

@@ -1,7 +1,6 @@
 package modbus
 
 import (
-	"context"
 	"fmt"
 	"math/big"
 	"path/filepath"
@@ -99,16 +98,7 @@ func TestAgainstModbusSerial(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := &connectortest.Sink{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx, sink) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	sink := connectortest.Run(t, c)
 	// polled waits until both counters were read n more times.
 	polled := func(n uint64) {
 		start := messages(c.Health())

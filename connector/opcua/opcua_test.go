@@ -178,16 +178,7 @@ func TestAgainstNodeOPCUA(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sink := &connectortest.Sink{}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- c.Run(ctx, sink) }()
-			defer func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Errorf("Run: %v", err)
-				}
-			}()
+			sink := connectortest.Run(t, c)
 			seen := func(n uint64) func() bool {
 				return func() bool { h := c.Health(); return len(h) == 1 && h[0].Messages >= n }
 			}
