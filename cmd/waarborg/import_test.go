@@ -62,4 +62,8 @@ func TestImportUsage(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "Mars/Olympus") {
 		t.Errorf("bad --tz: %v", err)
 	}
+	_, _, err = runMain(t, "tag,time,value\n", "import", "-q", "--data", t.TempDir(), "--tenant", "t", "--format", "historian-csv", "--source", "/ede//x", "-")
+	if err == nil || !strings.Contains(err.Error(), `source "/ede//x"`) {
+		t.Errorf("bad --source: %v", err)
+	}
 }
