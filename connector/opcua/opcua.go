@@ -59,7 +59,7 @@ type Config struct {
 	PrivateKey  *rsa.PrivateKey
 	// ServerCertificate, when set (DER), must be the certificate the server
 	// presents: pinning instead of trusting whatever the endpoint says.
-	ServerCertificate []byte
+	ServerCertificate  []byte
 	Username, Password string // empty Username: anonymous
 
 	Publish  time.Duration // the subscription's publishing interval; 0 means 1 s
