@@ -158,3 +158,56 @@ func TestMappingRecords(t *testing.T) {
 		t.Error("an empty unit passed Check")
 	}
 }
+
+// FuzzCounter checks the counter against a simulated PLC: whatever the
+// increments (each below MaxStep), wraps and failed reads, the counts add
+// up to what was made after the first reading, no gap is raised but for
+// an outage, and intervals neither overlap nor leave holes once started.
+func FuzzCounter(f *testing.F) {
+	f.Add([]byte{1, 200, 3, 0, 255, 9, 128}, uint16(65000))
+	f.Fuzz(func(t *testing.T, steps []byte, start uint16) {
+		c := New(Config{Bits: 16, MaxStep: 300, Interval: time.Second})
+		plc := uint64(start)
+		at := t0
+		var made uint64
+		var evs []Event
+		evs = append(evs, c.Observe(at, plc)...)
+		outage := false
+		for _, s := range steps {
+			at = at.Add(time.Duration(s%7) * 150 * time.Millisecond)
+			if s%11 == 10 {
+				evs = append(evs, c.Fail(at, errors.New("timeout"))...)
+				outage = true
+				continue
+			}
+			inc := uint64(s) // < MaxStep
+			plc = (plc + inc) & 0xffff
+			made += inc
+			evs = append(evs, c.Observe(at, plc)...)
+		}
+		// A last reading ends any outage: until then its counts are held.
+		evs = append(evs, c.Observe(at.Add(time.Millisecond), plc)...)
+		evs = append(evs, c.Flush(at.Add(10*time.Second))...)
+		var counted uint64
+		var end time.Time
+		for _, e := range evs {
+			if e.Kind == Gap {
+				if !outage {
+					t.Fatalf("a gap without an outage: %s", e.Detail)
+				}
+				continue
+			}
+			if !e.Start.Before(e.End) {
+				t.Fatalf("empty interval %v-%v", e.Start, e.End)
+			}
+			if !end.IsZero() && !e.Start.Equal(end) {
+				t.Fatalf("interval %v-%v does not follow %v", e.Start, e.End, end)
+			}
+			end = e.End
+			counted += e.Delta
+		}
+		if counted != made {
+			t.Fatalf("counted %d, made %d", counted, made)
+		}
+	})
+}
