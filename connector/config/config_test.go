@@ -221,3 +221,25 @@ func TestBuiltConnectorRuns(t *testing.T) {
 	// The second counter reads the same value, byte-swapped, at 0.5 kg a count.
 	connectortest.WaitFor(t, "3 kg", func() bool { q, _ := sink.Totals("press-1.good-ir:"); return q.Cmp(big.NewRat(3, 1)) == 0 })
 }
+
+// FuzzParse checks that any document yields connectors or an error, never
+// a panic, and that every error names where it is.
+func FuzzParse(f *testing.F) {
+	f.Add(fmt.Appendf(nil, valid, 502))
+	f.Add([]byte(`{"connectors":[{"name":"a","kind":"modbus","counters":[{}]}]}`))
+	f.Add([]byte(`{"connectors":[{"name":"b","kind":"opcua","endpoint":"opc.tcp://x","interval":"1m","counters":[{"name":"c","node":"i=1"}]}]}`))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		cs, err := Parse(doc, Options{Dir: t.TempDir(), Getenv: func(string) string { return "" }})
+		if err == nil {
+			for _, c := range cs {
+				if c == nil || c.Name() == "" {
+					t.Fatal("a connector without a name")
+				}
+			}
+			return
+		}
+		if err.Error() == "" {
+			t.Fatal("an empty error")
+		}
+	})
+}
