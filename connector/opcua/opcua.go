@@ -221,14 +221,27 @@ func (c *Connector) session(ctx context.Context, sink connector.Sink) error {
 	if err != nil {
 		return err
 	}
-	defer client.Close(context.WithoutCancel(ctx))
+	// Closing asks the server to end the session: a dead server must not
+	// hold Run up for long.
+	closing := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	}
+	defer func() {
+		cctx, cancel := closing()
+		defer cancel()
+		client.Close(cctx)
+	}()
 
 	notes := make(chan *opcua.PublishNotificationData, 64)
 	sub, err := client.Subscribe(ctx, &opcua.SubscriptionParameters{Interval: c.cfg.Publish}, notes)
 	if err != nil {
 		return fmt.Errorf("subscribe: %w", err)
 	}
-	defer sub.Cancel(context.WithoutCancel(ctx))
+	defer func() {
+		cctx, cancel := closing()
+		defer cancel()
+		sub.Cancel(cctx)
+	}()
 	reqs := make([]*ua.MonitoredItemCreateRequest, len(c.nodes))
 	for i, id := range c.nodes {
 		reqs[i] = opcua.NewMonitoredItemCreateRequestWithDefaults(id, ua.AttributeIDValue, uint32(i))
