@@ -163,12 +163,16 @@ func readB2MML(ctx context.Context, r io.Reader, opts *Options, emit func(Item) 
 func (br *b2mmlReader) syntax(err error) error {
 	var se *xml.SyntaxError
 	line, _ := br.d.InputPos()
-	if errors.As(err, &se) {
-		line = se.Line
-	} else if !errors.Is(err, errTooBig) {
-		return err // an I/O error
+	msg := err.Error()
+	switch {
+	case errors.As(err, &se):
+		line, msg = se.Line, "XML syntax error: "+se.Msg
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		msg = "XML syntax error: unexpected EOF"
+	case !errors.Is(err, errTooBig):
+		return err // an I/O error, or an encoding not read
 	}
-	return br.emit(refused(line, "", waarborg.RuleFormat, "%v; the rest of the file is not read", err))
+	return br.emit(refused(line, "", waarborg.RuleFormat, "%s; the rest of the file is not read", msg))
 }
 
 var errTooBig = fmt.Errorf("a production response larger than %d elements or with a text longer than %d bytes", maxResponseNodes, maxText)

@@ -94,3 +94,55 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+func TestB2MMLVariants(t *testing.T) {
+	seg := `<SegmentResponse><ID>s</ID><ActualStartTime>2026-03-01T06:00:00Z</ActualStartTime><ActualEndTime>2026-03-01T07:00:00Z</ActualEndTime>` +
+		`<MaterialActual><MaterialDefinitionID>%s</MaterialDefinitionID><MaterialUse>Produced</MaterialUse>` +
+		`<Quantity><QuantityString>10</QuantityString><UnitOfMeasure>ST</UnitOfMeasure></Quantity></MaterialActual></SegmentResponse>`
+	tests := []struct {
+		name string
+		doc  string
+		want []string // record ids or errors, in order
+	}{
+		{"ISO-8859-1, on one line", `<?xml version="1.0" encoding="ISO-8859-1"?><ProductionResponse><ID>B1</ID>` +
+			fmt.Sprintf(seg, "Kr\xe4uter") + `</ProductionResponse>`, []string{"b2mml:B1:seg:s:1 Kräuter"}},
+		{"V0700 operations, production only", `<OperationsPerformance xmlns="http://www.mesa.org/xml/B2MML">` +
+			`<OperationsResponse><ID>M1</ID><OperationsType>Maintenance</OperationsType>` + fmt.Sprintf(seg, "x") + `</OperationsResponse>` +
+			`<OperationsResponse><ID>P1</ID><OperationsType>Production</OperationsType>` + fmt.Sprintf(seg, "y") + `</OperationsResponse>` +
+			`</OperationsPerformance>`, []string{"b2mml:P1:seg:s:1 y"}},
+		{"inside a ShowProductionPerformance message", `<ShowProductionPerformance><DataArea><Show/><ProductionPerformance>` +
+			`<ProductionResponse><ID>B2</ID>` + fmt.Sprintf(seg, "z") + `</ProductionResponse></ProductionPerformance></DataArea></ShowProductionPerformance>`,
+			[]string{"b2mml:B2:seg:s:1 z"}},
+		{"broken XML ends the file with an error", `<ProductionResponse><ID>B3</ID>` + fmt.Sprintf(seg, "z") + `</ProductionResponse><ProductionResponse><ID>`,
+			[]string{"b2mml:B3:seg:s:1 z", "error: line 1: XML syntax error: unexpected EOF; the rest of the file is not read (rule format)"}},
+		{"no responses", `<ProductionPerformance/>`, []string{"error: line 1: ProductionResponse: the document has no ProductionResponse"}},
+	}
+	_, err := readAll(t, B2MML, []byte(`<?xml version="1.0" encoding="EBCDIC"?><ProductionResponse/>`), Options{Tenant: "t", Source: "s/mes"})
+	if err == nil || !strings.Contains(err.Error(), `"EBCDIC" is not read: export UTF-8`) {
+		t.Errorf("an unknown encoding: %v", err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			items, err := readAll(t, B2MML, []byte(tt.doc), Options{Tenant: "t", Source: "s/mes", Line: "line-1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, it := range items {
+				if it.Err != nil {
+					got = append(got, "error: "+it.Err.Error())
+				} else {
+					got = append(got, it.Record.ID+" "+it.Record.Str("product"))
+				}
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+			for i := range got {
+				if !strings.HasPrefix(got[i], tt.want[i]) {
+					t.Errorf("item %d: %q, want %q…", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
