@@ -163,6 +163,24 @@ func (c *Counter) Fail(t time.Time, err error) []Event {
 	return evs
 }
 
+// Stop closes the interval in progress at the last reading, so that what
+// was read is counted when a connector stops, and forgets the base: the
+// next reading starts anew, as after a restart.
+func (c *Counter) Stop() []Event {
+	if !c.have {
+		return nil
+	}
+	var evs []Event
+	if c.down == nil {
+		evs = c.closeUpTo(c.lastT)
+	}
+	if c.lastT.After(c.mark) {
+		evs = append(evs, Event{Kind: Count, Start: c.mark, End: c.lastT, Delta: c.sum})
+	}
+	c.have, c.sum, c.down = false, 0, nil
+	return evs
+}
+
 // Flush closes the intervals that ended by now, counting what the readings
 // so far show. Call it periodically, a little after each interval's end, so
 // that a quiet counter (an OPC UA subscription reports only changes) still

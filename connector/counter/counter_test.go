@@ -1,26 +1,31 @@
 package counter
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/waarborg/waarborg"
 )
 
 var t0 = time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC)
 
-// op is one step: a reading (v ≥ 0), a failed read (fail), or a flush.
+// op is one step: a reading (v ≥ 0), a failed read (fail), a flush or a stop.
 type op struct {
 	at    time.Duration // after t0
 	v     uint64
 	fail  bool
 	flush bool
+	stop  bool
 }
 
 func read(at time.Duration, v uint64) op { return op{at: at, v: v} }
 func fail(at time.Duration) op           { return op{at: at, fail: true} }
 func flush(at time.Duration) op          { return op{at: at, flush: true} }
+func stop() op                           { return op{stop: true} }
 
 // show writes events compactly: "count 06:00:00-06:01:00 5", "gap 06:00:10-06:00:20".
 func show(evs []Event) []string {
@@ -97,6 +102,14 @@ func TestCounter(t *testing.T) {
 			"count 06:00:00.000-06:00:50.000 4",
 			"count 06:00:50.000-06:01:00.000 0",
 		}},
+		{"a stop counts what was read, and the next reading is a new base", Config{Interval: time.Minute}, []op{
+			read(10*time.Second, 3), read(70*time.Second, 5), read(80*time.Second, 9), stop(),
+			read(200*time.Second, 100), read(210*time.Second, 101), flush(240 * time.Second),
+		}, []string{
+			"count 06:00:10.000-06:01:00.000 0",
+			"count 06:01:00.000-06:01:20.000 6",
+			"count 06:03:20.000-06:04:00.000 1",
+		}},
 		{"failures before the first reading lose nothing known", Config{Interval: time.Minute}, []op{
 			fail(0), read(10*time.Second, 3), read(20*time.Second, 4), flush(60 * time.Second),
 		}, []string{"count 06:00:10.000-06:01:00.000 1"}},
@@ -118,6 +131,8 @@ func TestCounter(t *testing.T) {
 					evs = append(evs, c.Fail(at, errors.New("i/o timeout"))...)
 				case o.flush:
 					evs = append(evs, c.Flush(at)...)
+				case o.stop:
+					evs = append(evs, c.Stop()...)
 				default:
 					evs = append(evs, c.Observe(at, o.v)...)
 				}
@@ -210,4 +225,48 @@ func FuzzCounter(f *testing.F) {
 			t.Fatalf("counted %d, made %d", counted, made)
 		}
 	})
+}
+
+// refusing is a sink that fails until it is told not to.
+type refusing struct {
+	fail bool
+	got  []*waarborg.Record
+}
+
+func (r *refusing) Put(_ context.Context, recs []*waarborg.Record) error {
+	if r.fail {
+		return errors.New("ledger unavailable")
+	}
+	r.got = append(r.got, recs...)
+	return nil
+}
+
+func TestFeedKeepsWhatTheSinkRefuses(t *testing.T) {
+	m := Mapping{Tenant: "t", Source: "s/plc", Line: "l", Product: "p", Unit: "pcs", Key: "k"}
+	f := NewFeed(Config{Bits: 32, Interval: time.Minute}, m)
+	f.Observe(t0, 10)
+	f.Observe(t0.Add(30*time.Second), 15)
+	f.Flush(t0.Add(time.Minute))
+	sink := &refusing{fail: true}
+	if err := f.Deliver(context.Background(), sink); err == nil || f.Pending() != 1 {
+		t.Fatalf("a refused record: %v, %d pending", err, f.Pending())
+	}
+	f.Observe(t0.Add(70*time.Second), 18)
+	sink.fail = false
+	// Stopping counts the interval in progress up to the last reading.
+	if err := Shutdown(context.Background(), []*Feed{f}, t0.Add(75*time.Second), sink); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range sink.got {
+		q, _ := r.Data.Get("quantity")
+		got = append(got, r.Str("start")+" "+r.Str("end")+" "+q.Str)
+	}
+	want := []string{"2026-03-01T06:00:00.000Z 2026-03-01T06:01:00.000Z 5", "2026-03-01T06:01:00.000Z 2026-03-01T06:01:10.000Z 3"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("delivered\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if h := f.Health(); h.Records != 2 || h.Messages != 3 || h.Source != "s/plc" {
+		t.Errorf("health %+v", h)
+	}
 }

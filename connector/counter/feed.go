@@ -2,6 +2,7 @@ package counter
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -47,6 +48,32 @@ func (f *Feed) Flush(now time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.add(f.counter.Flush(now), now)
+}
+
+// Stop closes the interval in progress (see Counter.Stop).
+func (f *Feed) Stop(now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.add(f.counter.Stop(), now)
+}
+
+// Shutdown stops each feed and offers what is pending to sink one last
+// time, for at most a few seconds: a connector calls it when its context
+// ends, so that what it read is not left in memory.
+func Shutdown(ctx context.Context, feeds []*Feed, now time.Time, sink connector.Sink) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	var errs []error
+	for _, f := range feeds {
+		if f == nil {
+			continue
+		}
+		f.Stop(now)
+		if err := f.Deliver(ctx, sink); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (f *Feed) add(evs []Event, now time.Time) {

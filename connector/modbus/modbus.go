@@ -114,7 +114,9 @@ func (c *Connector) Health() []connector.Health { return counter.Health(c.feeds)
 // Run polls until ctx ends. A failed poll is handed to the counters (a gap
 // once reading resumes) and the connection is opened again on the next
 // poll. Records the sink refuses stay pending and are offered again after
-// each poll. Run returns nil when ctx ends.
+// each poll. When ctx ends, Run counts the interval in progress up to the
+// last reading, offers what is pending to the sink a last time, and
+// returns nil.
 func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 	client, err := mb.NewClient(&mb.ClientConfiguration{
 		URL:     "tcp://" + c.cfg.Endpoint,
@@ -155,9 +157,17 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 		}
 		select {
 		case <-ctx.Done():
+			c.shutdown(ctx, sink)
 			return nil
 		case <-tick.C:
 		}
+	}
+}
+
+// shutdown counts what was read up to now and hands it to the sink.
+func (c *Connector) shutdown(ctx context.Context, sink connector.Sink) {
+	if err := counter.Shutdown(ctx, c.feeds, c.cfg.Now(), sink); err != nil {
+		c.cfg.Logger.Warn("stopping: the sink refused the last records", "connector", c.cfg.Name, "err", err)
 	}
 }
 

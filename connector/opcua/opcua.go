@@ -187,14 +187,16 @@ func (c *Connector) Health() []connector.Health {
 // Run follows the counters until ctx ends, connecting again after a lost
 // connection (waiting Retry, doubling up to MaxRetry). While disconnected
 // the counters are failed, which becomes a gap once values arrive again.
-// Records the sink refuses stay pending and are offered again. Run returns
-// nil when ctx ends.
+// Records the sink refuses stay pending and are offered again. When ctx
+// ends, Run counts the interval in progress up to the last value, offers
+// what is pending to the sink a last time, and returns nil.
 func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 	wait := c.cfg.Retry
 	for {
 		began := c.cfg.Now()
 		err := c.session(ctx, sink)
 		if ctx.Err() != nil {
+			c.shutdown(ctx, sink)
 			return nil
 		}
 		c.cfg.Logger.Warn("opc ua connection lost", "connector", c.cfg.Name, "endpoint", c.cfg.Endpoint, "err", err)
@@ -206,6 +208,7 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			c.shutdown(ctx, sink)
 			return nil
 		case <-t.C:
 		}
@@ -416,6 +419,13 @@ func (c *Connector) fail(i int, err error) {
 func (c *Connector) failAll(err error) {
 	for i := range c.cfg.Counters {
 		c.fail(i, err)
+	}
+}
+
+// shutdown counts what was read up to now and hands it to the sink.
+func (c *Connector) shutdown(ctx context.Context, sink connector.Sink) {
+	if err := counter.Shutdown(ctx, c.feedsNow(), c.cfg.Now(), sink); err != nil {
+		c.cfg.Logger.Warn("stopping: the sink refused the last records", "connector", c.cfg.Name, "err", err)
 	}
 }
 
