@@ -45,9 +45,9 @@ const (
 // An Event is a closed interval's count or a gap.
 type Event struct {
 	Kind       Kind
-	Start, End time.Time
-	Delta      uint64 // Count: the units counted
-	Detail     string // Gap: what happened, for a person
+	Start, End time.Time // a gap's End is zero while it is open (Stop)
+	Delta      uint64    // Count: the units counted
+	Detail     string    // Gap: what happened, for a person
 }
 
 // A Counter follows one counter's readings.
@@ -164,8 +164,9 @@ func (c *Counter) Fail(t time.Time, err error) []Event {
 }
 
 // Stop closes the interval in progress at the last reading, so that what
-// was read is counted when a connector stops, and forgets the base: the
-// next reading starts anew, as after a restart.
+// was read is counted when a connector stops, and opens a gap there with
+// no end: what the counter counts until the next run reads it is not
+// attributed. The base is forgotten: the next reading starts anew.
 func (c *Counter) Stop() []Event {
 	if !c.have {
 		return nil
@@ -176,7 +177,16 @@ func (c *Counter) Stop() []Event {
 	}
 	if c.lastT.After(c.mark) {
 		evs = append(evs, Event{Kind: Count, Start: c.mark, End: c.lastT, Delta: c.sum})
+		c.sum = 0
 	}
+	detail := "the connector stopped: what the counter counts after its last reading is not attributed"
+	if c.down != nil {
+		detail += " (it could not be read since: " + c.down.first + ")"
+	}
+	if c.sum > 0 {
+		detail += fmt.Sprintf("; %d counted at the last reading are not attributed either", c.sum)
+	}
+	evs = append(evs, Event{Kind: Gap, Start: c.lastT, Detail: detail})
 	c.have, c.sum, c.down = false, 0, nil
 	return evs
 }

@@ -108,6 +108,7 @@ func TestCounter(t *testing.T) {
 		}, []string{
 			"count 06:00:10.000-06:01:00.000 0",
 			"count 06:01:00.000-06:01:20.000 6",
+			"gap 06:01:20.000-00:00:00.000", // open
 			"count 06:03:20.000-06:04:00.000 1",
 		}},
 		{"failures before the first reading lose nothing known", Config{Interval: time.Minute}, []op{
@@ -259,14 +260,21 @@ func TestFeedKeepsWhatTheSinkRefuses(t *testing.T) {
 	}
 	var got []string
 	for _, r := range sink.got {
-		q, _ := r.Data.Get("quantity")
-		got = append(got, r.Str("start")+" "+r.Str("end")+" "+q.Str)
+		q := ""
+		if v, ok := r.Data.Get("quantity"); ok {
+			q = v.Str
+		}
+		got = append(got, r.Str("start")+" "+r.Str("end")+" "+q)
 	}
-	want := []string{"2026-03-01T06:00:00.000Z 2026-03-01T06:01:00.000Z 5", "2026-03-01T06:01:00.000Z 2026-03-01T06:01:10.000Z 3"}
+	want := []string{"2026-03-01T06:00:00.000Z 2026-03-01T06:01:00.000Z 5", "2026-03-01T06:01:00.000Z 2026-03-01T06:01:10.000Z 3",
+		"  "} // the open gap: no start, end or quantity
+	if last := sink.got[len(sink.got)-1]; last.Type != "source.gap" || last.Str("since") != "2026-03-01T06:01:10.000Z" || last.Str("until") != "" {
+		t.Errorf("the last record is not an open gap at the last reading: %s", last.Canonical)
+	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("delivered\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if h := f.Health(); h.Records != 2 || h.Messages != 3 || h.Source != "s/plc" {
+	if h := f.Health(); h.Records != 3 || h.Gaps != 1 || h.Messages != 3 || h.Source != "s/plc" {
 		t.Errorf("health %+v", h)
 	}
 }

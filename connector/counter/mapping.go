@@ -69,10 +69,14 @@ func (m *Mapping) records(evs []Event, now time.Time) ([]*waarborg.Record, error
 				record.String("product", m.Product), record.Number("quantity", factor.MulUint(ev.Delta).String()),
 				record.String("unit", m.Unit), record.String("start", start), record.String("end", end))
 		case Gap:
+			span, until := compact(ev.Start)+"-"+compact(ev.End), "until"
+			if ev.End.IsZero() {
+				span, until = compact(ev.Start)+"-open", "" // an open gap has no until
+			}
 			rec, err = record.New(record.Envelope{
-				ID: record.ID(m.Key, "gap", compact(ev.Start)+"-"+compact(ev.End)), Tenant: m.Tenant, Source: m.Source,
+				ID: record.ID(m.Key, "gap", span), Tenant: m.Tenant, Source: m.Source,
 				Type: "source.gap", Time: stamp(maxTime(now, ev.End)),
-			}, record.String("detail", ev.Detail), record.String("since", start), record.String("until", end))
+			}, record.String("detail", ev.Detail), record.String("since", start), record.String(until, end))
 		}
 		if err != nil {
 			return nil, err
