@@ -32,10 +32,16 @@ func TestDependencies(t *testing.T) {
 		mod + "/report":   {mod, mod + "/controls", mod + "/ledger", mod + "/sample", "github.com/go-pdf/fpdf"},
 		// The contract of OT connectors: the domain and no I/O.
 		mod + "/connector": {mod},
+		// What connectors share, and the file importers, read no network or disk.
+		mod + "/connector/decimal": nil,
+		mod + "/connector/record":  {mod, mod + "/jcs"},
+		mod + "/connector/counter": {mod, mod + "/connector", mod + "/connector/decimal", mod + "/connector/record"},
+		mod + "/connector/files":   {mod, mod + "/connector/decimal", mod + "/connector/record"},
 	}
 	ioPackages := []string{"database/", "net/", "net", "os", "os/", "io/fs", "syscall", "unsafe"}
 	adapters := map[string]bool{mod + "/sqlite": true, mod + "/postgres": true, mod + "/web": true, mod + "/witness": true,
-		mod + "/edge": true, mod + "/mqttbroker": true, mod + "/connector/sparkplug": true}
+		mod + "/edge": true, mod + "/mqttbroker": true, mod + "/connector/sparkplug": true,
+		mod + "/connector/modbus": true, mod + "/connector/opcua": true}
 	matches := func(imp string, prefixes []string) bool {
 		for _, p := range prefixes {
 			if imp == p || strings.HasSuffix(p, "/") && strings.HasPrefix(imp, p) {

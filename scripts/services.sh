@@ -57,16 +57,19 @@ stop_services() {
 	fi
 }
 
-# install_npm_tools installs the npm packages of the independent test
-# peers (package-lock.json pins them) into their gitignored node_modules.
+# install_npm_tools installs, from each package-lock.json under
+# connector/*/testdata, the independent npm implementations that connector
+# tests run against (Tahu's Sparkplug client, Modbus and OPC UA servers)
+# into their gitignored node_modules.
 install_npm_tools() {
-	local dir
-	for dir in connector/sparkplug/testdata/tahu; do
+	local lock dir
+	for lock in connector/*/testdata/*/package-lock.json; do
+		dir=$(dirname "$lock")
 		# The copy of the lock file marks an install that finished.
-		if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.installed-lock.json"; then
+		if ! cmp -s "$lock" "$dir/node_modules/.installed-lock.json"; then
 			echo "== npm ci in $dir"
 			npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
-			cp "$dir/package-lock.json" "$dir/node_modules/.installed-lock.json"
+			cp "$lock" "$dir/node_modules/.installed-lock.json"
 		fi
 	done
 }

@@ -7,83 +7,47 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/waarborg/waarborg"
 	"github.com/waarborg/waarborg/connector"
+	"github.com/waarborg/waarborg/connector/config"
 	"github.com/waarborg/waarborg/connector/sparkplug"
 	"github.com/waarborg/waarborg/ledger"
 	"github.com/waarborg/waarborg/mqttbroker"
 )
 
-// A connectors file lists the OT connectors a serve or edge process runs:
-//
-//	{"connectors": [
-//	  {"kind": "sparkplug", "name": "plant-mqtt", "broker": "ssl://broker:8883",
-//	   "ca_file": "ca.pem", "username": "waarborg", "password_file": "mqtt.pw",
-//	   "mapping_file": "sparkplug-mapping.json"}
-//	]}
-//
-// Each entry's kind picks the connector; its other fields are that kind's
-// configuration. File names are relative to the connectors file. A broker
-// of "embedded" is the broker that serve --mqtt-listen starts.
-type connectorsFile struct {
-	Connectors []json.RawMessage `json:"connectors"`
-}
-
-// loadConnectors reads a connectors file. embedded is the address of the
-// embedded MQTT broker ("" when there is none).
-func loadConnectors(path, embedded string, logger *slog.Logger) ([]connector.Connector, error) {
-	b, err := os.ReadFile(path)
+// loadConnectors reads a connectors file (connector/config, docs/connectors.md):
+// the kinds it knows, modbus and opcua, and sparkplug, built here. embedded
+// is the address of the embedded MQTT broker ("" when there is none): a
+// Sparkplug broker of "embedded" is that one.
+func loadConnectors(path, embedded string, getenv func(string) string, logger *slog.Logger) ([]connector.Connector, error) {
+	sparkplugKind := func(entryPath string, raw json.RawMessage, opts config.Options) (connector.Connector, error) {
+		cfg, err := sparkplug.LoadConfig(raw, opts.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", entryPath, err)
+		}
+		if cfg.Broker == "embedded" {
+			if embedded == "" {
+				return nil, fmt.Errorf("%s.broker: \"embedded\" needs serve --mqtt-listen", entryPath)
+			}
+			cfg.Broker = "tcp://" + embedded
+		}
+		cfg.Logger = logger
+		c, err := sparkplug.New(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", entryPath, err)
+		}
+		return c, nil
+	}
+	conns, err := config.Load(path, config.Options{Getenv: getenv, Logger: logger,
+		Kinds: map[string]config.Builder{"sparkplug": sparkplugKind}})
 	if err != nil {
-		return nil, fmt.Errorf("connectors: %w", err)
+		return nil, fmt.Errorf("connectors %w", err)
 	}
-	var f connectorsFile
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("connectors %s: %w", path, err)
-	}
-	dir := filepath.Dir(path)
-	var out []connector.Connector
-	names := map[string]bool{}
-	for i, raw := range f.Connectors {
-		var head struct{ Kind, Name string }
-		if err := json.Unmarshal(raw, &head); err != nil {
-			return nil, fmt.Errorf("connectors %s: entry %d: %w", path, i+1, err)
-		}
-		var c connector.Connector
-		switch head.Kind {
-		case "sparkplug":
-			cfg, err := sparkplug.LoadConfig(raw, dir)
-			if err != nil {
-				return nil, fmt.Errorf("connectors %s: entry %d: %w", path, i+1, err)
-			}
-			if cfg.Broker == "embedded" {
-				if embedded == "" {
-					return nil, fmt.Errorf("connectors %s: entry %d: broker \"embedded\" needs serve --mqtt-listen", path, i+1)
-				}
-				cfg.Broker = "tcp://" + embedded
-			}
-			if cfg.Name == "" {
-				cfg.Name = fmt.Sprintf("sparkplug-%d", i+1)
-			}
-			cfg.Logger = logger
-			if c, err = sparkplug.New(cfg); err != nil {
-				return nil, fmt.Errorf("connectors %s: entry %d: %w", path, i+1, err)
-			}
-		default:
-			return nil, fmt.Errorf("connectors %s: entry %d: unknown kind %q (known: sparkplug)", path, i+1, head.Kind)
-		}
-		if names[c.Name()] {
-			return nil, fmt.Errorf("connectors %s: two connectors are named %q", path, c.Name())
-		}
-		names[c.Name()] = true
-		out = append(out, c)
-	}
-	return out, nil
+	return conns, nil
 }
 
 // runConnectors runs each connector until ctx ends, starting it again

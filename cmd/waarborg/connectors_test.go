@@ -251,7 +251,7 @@ func TestEdgeAndServeFlags(t *testing.T) {
 	}{
 		{"edge without central", []string{"edge", "--connectors", conns, "--tenant", "a", "--source", "s/e"}, "required"},
 		{"edge with a tiny queue", []string{"edge", "--connectors", conns, "--central", "http://x", "--tenant", "a", "--source", "s/e", "--max-queue-bytes", "1000"}, "at least"},
-		{"unknown kind", []string{"edge", "--connectors", bad, "--central", "http://x", "--tenant", "a", "--source", "s/e"}, `unknown kind "carrier-pigeon"`},
+		{"unknown kind", []string{"edge", "--connectors", bad, "--central", "http://x", "--tenant", "a", "--source", "s/e"}, `"carrier-pigeon" is not a connector kind`},
 		{"embedded broker without --mqtt-listen", []string{"serve", "--data", t.TempDir(), "--connectors", embedded}, "needs serve --mqtt-listen"},
 		{"mqtt users without --mqtt-listen", []string{"serve", "--data", t.TempDir(), "--mqtt-users", bad}, "need --mqtt-listen"},
 	} {

@@ -79,7 +79,7 @@ func cmdEdge(ctx context.Context, e *env, args []string) error {
 		}
 		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
 	}
-	conns, err := loadConnectors(*connectorsPath, "", logger)
+	conns, err := loadConnectors(*connectorsPath, "", e.getenv, logger)
 	if err != nil {
 		return err
 	}

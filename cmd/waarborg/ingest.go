@@ -48,10 +48,21 @@ func cmdIngest(ctx context.Context, e *env, args []string) error {
 	// Parsing allocates many short-lived values while memory stays bounded
 	// by the chunks in flight: collecting less often buys throughput.
 	defer debug.SetGCPercent(debug.SetGCPercent(200))
-	var sum ingestSummary
+	return appendFiles(e, d, fs.Args(), "lines", func(name string, sum *ingestSummary) error {
+		return ingestFile(ctx, e, d.ledger, name, !*quiet, sum)
+	})
+}
+
+// appendFiles appends each file with one, closes the data directory and
+// prints the summary; what counts as an entry of the input is unit.
+func appendFiles(e *env, d *data, names []string, unit string, one func(name string, sum *ingestSummary) error) error {
+	var (
+		sum ingestSummary
+		err error
+	)
 	start := time.Now()
-	for _, name := range fs.Args() {
-		if err = ingestFile(ctx, e, d.ledger, name, !*quiet, &sum); err != nil {
+	for _, name := range names {
+		if err = one(name, &sum); err != nil {
 			break
 		}
 	}
@@ -60,8 +71,8 @@ func cmdIngest(ctx context.Context, e *env, args []string) error {
 		err = cerr
 	}
 	secs := time.Since(start).Seconds()
-	fmt.Fprintf(e.stdout, "accepted %d, duplicate %d, rejected %d (%d lines in %.1fs, %.0f records/s)\n",
-		sum.accepted, sum.duplicate, sum.rejected, sum.lines, secs, float64(sum.lines)/secs)
+	fmt.Fprintf(e.stdout, "accepted %d, duplicate %d, rejected %d (%d %s in %.1fs, %.0f records/s)\n",
+		sum.accepted, sum.duplicate, sum.rejected, sum.lines, unit, secs, float64(sum.lines)/secs)
 	if err != nil {
 		return err
 	}
@@ -89,32 +100,12 @@ const chunkLines = 4096
 // ingestFile streams one input through parse workers into the ledger. Memory
 // stays bounded: at most a few chunks are read ahead of the ledger.
 func ingestFile(ctx context.Context, e *env, l *ledger.Ledger, name string, progress bool, sum *ingestSummary) error {
-	var (
-		r     io.Reader
-		total int64
-	)
-	label := name
-	if name == "-" {
-		r, label = e.stdin, "stdin"
-	} else {
-		f, err := os.Open(name)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if fi, err := f.Stat(); err == nil {
-			total = fi.Size()
-		}
-		r = f
+	in, err := openInput(e, name, progress)
+	if err != nil {
+		return err
 	}
-	var read atomic.Int64
-	var bar *progressBar
-	if progress {
-		if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			bar = startProgress(f, label, total, &read)
-			defer bar.stop()
-		}
-	}
+	defer in.close()
+	r, label, read := in.r, in.label, &in.read
 
 	// One core is the ledger writer's: parsing on all of them would slow the
 	// one serial stage down.
@@ -144,7 +135,7 @@ func ingestFile(ctx context.Context, e *env, l *ledger.Ledger, name string, prog
 	go func() {
 		defer close(ordered)
 		defer close(toParse)
-		readErr = splitLines(ctx, r, &read, func(c *chunk) bool {
+		readErr = splitLines(ctx, r, read, func(c *chunk) bool {
 			select {
 			case toParse <- c:
 			case <-ctx.Done():
@@ -159,8 +150,56 @@ func ingestFile(ctx context.Context, e *env, l *ledger.Ledger, name string, prog
 		})
 	}()
 
-	// Chunks are queued to the ledger as soon as they are parsed, a few
-	// ahead of the one being reported, so that they share commits.
+	aerr := appendChunks(ctx, cancel, e, l, label, ordered, sum)
+	wg.Wait()
+	if aerr != nil {
+		return aerr
+	}
+	if readErr != nil && !errors.Is(readErr, context.Canceled) {
+		return fmt.Errorf("read %s: %w", label, readErr)
+	}
+	return ctx.Err()
+}
+
+// input is one file (or standard input) being read, with its progress bar.
+type input struct {
+	r     io.Reader
+	label string       // the file name, or stdin
+	read  atomic.Int64 // bytes read so far, for the bar
+	close func()
+}
+
+// openInput opens name ("-" for standard input) and, when progress is
+// asked for and stderr is a terminal, shows a bar of what has been read.
+// The caller counts what it reads in read and calls close when done.
+func openInput(e *env, name string, progress bool) (*input, error) {
+	in := &input{r: e.stdin, label: "stdin", close: func() {}}
+	var total int64
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		if fi, err := f.Stat(); err == nil {
+			total = fi.Size()
+		}
+		in.r, in.label, in.close = f, name, func() { f.Close() }
+	}
+	if progress {
+		if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			bar := startProgress(f, in.label, total, &in.read)
+			closeFile := in.close
+			in.close = func() { bar.stop(); closeFile() }
+		}
+	}
+	return in, nil
+}
+
+// appendChunks appends the chunks of one input to the ledger in input
+// order, each as soon as it is parsed and a few ahead of the one being
+// reported, so that they share commits; it reports each chunk's outcomes.
+// After a failure it cancels the input and drains ordered.
+func appendChunks(ctx context.Context, cancel context.CancelFunc, e *env, l *ledger.Ledger, label string, ordered <-chan *chunk, sum *ingestSummary) error {
 	type queued struct {
 		c    *chunk
 		wait func() ([]ledger.Result, error)
@@ -197,17 +236,13 @@ func ingestFile(ctx context.Context, e *env, l *ledger.Ledger, name string, prog
 	<-reported
 	for range ordered { // after a failure: let the reader finish
 	}
-	wg.Wait()
 	if err != nil {
 		return err
 	}
 	if qerr != nil {
 		return fmt.Errorf("append to ledger: %w", qerr)
 	}
-	if readErr != nil && !errors.Is(readErr, context.Canceled) {
-		return fmt.Errorf("read %s: %w", label, readErr)
-	}
-	return ctx.Err()
+	return nil
 }
 
 func (c *chunk) valid() []*waarborg.Record {

@@ -40,6 +40,7 @@ const usage = `usage: waarborg <command> [flags]
 
 commands:
   ingest   append JSON Lines records from files (or - for stdin) to the ledger
+  import   append records read from historian CSV, B2MML or ERP CSV exports
   verify   re-hash every record, rebuild each log, check every checkpoint
   proof    print an inclusion or consistency proof as JSON
   controls evaluate the control catalog over a tenant's records for a period
@@ -73,6 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	cmds := map[string]func(context.Context, *env, []string) error{
 		"ingest":   cmdIngest,
+		"import":   cmdImport,
 		"verify":   cmdVerify,
 		"proof":    cmdProof,
 		"key":      cmdKey,

@@ -78,7 +78,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		if broker != nil {
 			embedded = broker.Addr().String()
 		}
-		if conns, err = loadConnectors(*connectorsPath, embedded, logger); err != nil {
+		if conns, err = loadConnectors(*connectorsPath, embedded, e.getenv, logger); err != nil {
 			return err
 		}
 	}
