@@ -2,10 +2,11 @@ package bundle
 
 import (
 	"archive/zip"
-	"compress/flate"
 	"bytes"
+	"compress/flate"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -111,6 +112,20 @@ func write(ctx context.Context, w io.Writer, in Input, out *Manifest) error {
 		m.Files[name] = hw.sum()
 		return nil
 	}
+	// putLarge is put for the files that hold a log's entries, compressed
+	// on every core.
+	putLarge := func(name string, fill func(io.Writer) error) error {
+		f, err := createParallel(zw, name)
+		if err != nil {
+			return fmt.Errorf("bundle %s: %w", name, err)
+		}
+		hw := newHashingWriter(f)
+		if err := errors.Join(fill(hw), f.Close()); err != nil {
+			return fmt.Errorf("bundle %s: %w", name, err)
+		}
+		m.Files[name] = hw.sum()
+		return nil
+	}
 	putBytes := func(name string, b []byte) error {
 		return put(name, func(w io.Writer) error { _, err := w.Write(b); return err })
 	}
@@ -189,12 +204,12 @@ func write(ctx context.Context, w io.Writer, in Input, out *Manifest) error {
 	if err := putJSON(FileStartRange, StartRange{Size: start.Size, Hashes: hashes}); err != nil {
 		return err
 	}
-	if err := put(FileContext, func(w io.Writer) error {
+	if err := putLarge(FileContext, func(w io.Writer) error {
 		return writeEntries(ctx, w, in, 0, start.Size, end.Size)
 	}); err != nil {
 		return err
 	}
-	if err := put(FileEntries, func(w io.Writer) error {
+	if err := putLarge(FileEntries, func(w io.Writer) error {
 		return writeEntries(ctx, w, in, start.Size, end.Size, 0)
 	}); err != nil {
 		return err
