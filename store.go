@@ -88,3 +88,14 @@ type Tx interface {
 	PutTiles(tenant string, tiles []Tile) error
 	AddCheckpoint(cp *Checkpoint) error
 }
+
+// A LockingTx is the Tx of a store that several processes share
+// (PostgreSQL). Lock makes the transaction the only appender of tenant's
+// log until it ends—other processes' transactions on the tenant wait—and
+// returns the log's size and the size of its latest checkpoint, so that an
+// appender whose state is behind another process's appends reloads it.
+// Add on such a store fails rather than append anywhere but at the end.
+type LockingTx interface {
+	Tx
+	Lock(tenant string) (size, checkpointed uint64, err error)
+}

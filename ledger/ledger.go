@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -243,6 +245,14 @@ func (l *Ledger) drain() {
 	}
 }
 
+// work is what one commit does for one tenant.
+type work struct {
+	tenant  string
+	pending []*waarborg.Pending
+	results []*Result
+	force   bool
+}
+
 // commit appends a group of requests in one transaction, and signs a
 // checkpoint for every log whose unsigned entries are due (or all of them
 // when final).
@@ -250,12 +260,6 @@ func (l *Ledger) commit(batch []*request, final bool) error {
 	ctx := context.Background()
 	now := l.cfg.Now().UTC().Truncate(time.Millisecond)
 
-	type work struct {
-		tenant  string
-		pending []*waarborg.Pending
-		results []*Result
-		force   bool
-	}
 	var order []*work
 	byTenant := map[string]*work{}
 	get := func(tenant string) *work {
@@ -291,16 +295,12 @@ func (l *Ledger) commit(batch []*request, final bool) error {
 	}
 
 	trees := make([]*tree, len(order))
-	for i, w := range order {
-		t, err := l.tree(ctx, w.tenant)
-		if err != nil {
-			return err
-		}
-		trees[i] = t
-	}
 	var leafBuf []byte
 	received := waarborg.FormatReceived(now)
 	err := l.cfg.Store.Update(ctx, func(tx waarborg.Tx) error {
+		if err := l.lockTrees(ctx, tx, order, trees); err != nil {
+			return err
+		}
 		for i, w := range order {
 			t := trees[i]
 			if len(w.pending) > 0 {
@@ -354,16 +354,44 @@ func (l *Ledger) commit(batch []*request, final bool) error {
 	return nil
 }
 
-func (l *Ledger) tree(ctx context.Context, tenant string) (*tree, error) {
-	if t, ok := l.trees[tenant]; ok {
-		return t, nil
+// lockTrees fills trees with the writer state of each tenant that the
+// transaction appends to. On a store that several processes share it first
+// locks the tenants, in name order so that two processes never wait on each
+// other, and reloads the state of any log that another process appended to
+// or checkpointed since this one last did.
+func (l *Ledger) lockTrees(ctx context.Context, tx waarborg.Tx, order []*work, trees []*tree) error {
+	lt, shared := tx.(waarborg.LockingTx)
+	byName := make([]int, len(order))
+	for i := range byName {
+		byName[i] = i
 	}
-	t, err := loadTree(ctx, l.cfg.Store, tenant)
-	if err != nil {
-		return nil, fmt.Errorf("load log of %s: %w", tenant, err)
+	if shared {
+		slices.SortFunc(byName, func(a, b int) int { return strings.Compare(order[a].tenant, order[b].tenant) })
 	}
-	l.trees[tenant] = t
-	return t, nil
+	for _, i := range byName {
+		tenant := order[i].tenant
+		t, ok := l.trees[tenant]
+		if shared {
+			size, checkpointed, err := lt.Lock(tenant)
+			if err != nil {
+				return fmt.Errorf("lock log of %s: %w", tenant, err)
+			}
+			if ok && (t.size() != size || t.cpSize != checkpointed) {
+				ok = false
+			}
+		}
+		if !ok {
+			// Under the lock the store holds every commit of the log: reads
+			// outside this transaction see them all.
+			var err error
+			if t, err = loadTree(ctx, l.cfg.Store, tenant); err != nil {
+				return fmt.Errorf("load log of %s: %w", tenant, err)
+			}
+			l.trees[tenant] = t
+		}
+		trees[i] = t
+	}
+	return nil
 }
 
 // LeafHash returns the leaf hash of a stored entry as its fields say.
