@@ -63,7 +63,7 @@ type evaluation struct {
 
 // evaluate opens the data directory and evaluates the controls; the caller
 // closes e.d.
-func (f *evalFlags) evaluate(ctx context.Context, dir string) (*evaluation, error) {
+func (f *evalFlags) evaluate(ctx context.Context, dir *location) (*evaluation, error) {
 	start, end, cat, err := f.period()
 	if err != nil {
 		return nil, err
