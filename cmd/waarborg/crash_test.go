@@ -168,13 +168,13 @@ type child struct {
 	stderr *os.File
 }
 
-func startChild(t *testing.T, bin, dir string) *child {
+func startChild(t *testing.T, bin, dir string, extra ...string) *child {
 	t.Helper()
 	stderr, err := os.CreateTemp(t.TempDir(), "stderr")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--data", dir, "--addr", "127.0.0.1:0")
+	cmd := exec.Command(bin, append([]string{"serve", "--data", dir, "--addr", "127.0.0.1:0"}, extra...)...)
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -207,13 +207,9 @@ func (s *child) logs() string {
 	return string(b)
 }
 
-// TestCrash kills the server while eight clients post to it, and checks
-// that every record it acknowledged survives: the answer to a POST comes
-// only once the records are durable.
-func TestCrash(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and runs it for seconds")
-	}
+// buildBinary builds waarborg for tests that run it as a child process.
+func buildBinary(t *testing.T) string {
+	t.Helper()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("no go tool to build the binary:", err)
@@ -222,6 +218,17 @@ func TestCrash(t *testing.T) {
 	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
+	return bin
+}
+
+// TestCrash kills the server while eight clients post to it, and checks
+// that every record it acknowledged survives: the answer to a POST comes
+// only once the records are durable.
+func TestCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs it for seconds")
+	}
+	bin := buildBinary(t)
 	dir := filepath.Join(t.TempDir(), "data")
 	srv := startChild(t, bin, dir)
 
