@@ -51,6 +51,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	// verify reads the log on one connection per core, while the ledger
 	// writes on another.
 	cfg.MaxConns = max(cfg.MaxConns, int32(runtime.GOMAXPROCS(0)+2), 8)
+	// Named in pg_stat_activity, so that an operator sees which sessions are
+	// waarborg's (a URL's application_name names each node).
+	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "waarborg"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
