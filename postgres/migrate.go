@@ -80,11 +80,19 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 		version    integer PRIMARY KEY,
 		name       text NOT NULL,
 		applied_at timestamptz NOT NULL DEFAULT now())`
-	if _, err := pool.Exec(ctx, create); err != nil {
-		// Two processes creating the table at once: one loses on the catalog's
-		// unique index, and finds the table there.
-		if pe, ok := errors.AsType[*pgconn.PgError](err); !ok || pe.Code != "23505" {
-			return nil, fmt.Errorf("create schema_migrations: %w", err)
+	// A node's role may lack CREATE on the schema: it only reads the
+	// version of a schema migrated already.
+	var exists bool
+	if err := pool.QueryRow(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&exists); err != nil {
+		return nil, fmt.Errorf("look for schema_migrations: %w", err)
+	}
+	if !exists {
+		if _, err := pool.Exec(ctx, create); err != nil {
+			// Two processes creating the table at once: one loses on the
+			// catalog's unique index, and finds the table there.
+			if pe, ok := errors.AsType[*pgconn.PgError](err); !ok || pe.Code != "23505" {
+				return nil, fmt.Errorf("create schema_migrations: %w", err)
+			}
 		}
 	}
 	var latest int
