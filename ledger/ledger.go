@@ -372,7 +372,8 @@ func (l *Ledger) lockTrees(ctx context.Context, tx waarborg.Tx, order []*work, t
 		tenant := order[i].tenant
 		t, ok := l.trees[tenant]
 		if shared {
-			size, checkpointed, err := lt.Lock(tenant)
+			// A log is created by its first append only.
+			size, checkpointed, err := lt.Lock(tenant, len(order[i].pending) > 0)
 			if err != nil {
 				return fmt.Errorf("lock log of %s: %w", tenant, err)
 			}

@@ -411,3 +411,20 @@ func TestLedgersShareALog(t *testing.T) {
 		}
 	})
 }
+
+// Asking for the checkpoint of a tenant that has no log finds none and
+// leaves no tenant behind, on every store.
+func TestSyncOfUnknownTenant(t *testing.T) {
+	onEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		f := newFixture(t, b)
+		l := f.open()
+		defer l.Close()
+		if _, err := l.Sync(ctx, "nobody"); waarborg.ErrorCode(err) != waarborg.ENOTFOUND {
+			t.Errorf("Sync of an unknown tenant: %v, want not found", err)
+		}
+		if ts, err := f.store.Tenants(ctx); err != nil || len(ts) != 0 {
+			t.Errorf("Tenants = %v, %v; want none", ts, err)
+		}
+	})
+}

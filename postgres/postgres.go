@@ -115,7 +115,9 @@ func (db *DB) Update(ctx context.Context, fn func(waarborg.Tx) error) error {
 	}
 	db.mu.Lock()
 	for name, h := range t.locked {
-		db.tenants[name] = h.id
+		if h.id != 0 {
+			db.tenants[name] = h.id
+		}
 	}
 	db.mu.Unlock()
 	return nil
@@ -135,17 +137,24 @@ type tx struct {
 }
 
 // lock locks tenant's row for the rest of the transaction, creating the
-// tenant on first use. Other processes' transactions that write to the
-// tenant wait for it; under READ COMMITTED every statement after the lock
-// sees what they committed before.
-func (t *tx) lock(name string) (*head, error) {
-	if h, ok := t.locked[name]; ok {
-		return h, nil
+// tenant when create is set. Other processes' transactions that write to
+// the tenant wait for it; under READ COMMITTED every statement after the
+// lock sees what they committed before. Without create, a tenant that does
+// not exist yet gives a zero head, unlocked, and a later write to it in the
+// same transaction fails if another process created it meanwhile.
+func (t *tx) lock(name string, create bool) (*head, error) {
+	seen, ok := t.locked[name]
+	if ok && (seen.id != 0 || !create) {
+		return seen, nil
 	}
 	h := &head{}
 	var size, cp int64
 	const sel = "SELECT id, size, checkpointed FROM tenants WHERE name = $1 FOR UPDATE"
 	err := t.tx.QueryRow(t.ctx, sel, name).Scan(&h.id, &size, &cp)
+	if errors.Is(err, pgx.ErrNoRows) && !create {
+		t.locked[name] = h
+		return h, nil
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		if _, err = t.tx.Exec(t.ctx, "INSERT INTO tenants (name) VALUES ($1) ON CONFLICT (name) DO NOTHING", name); err != nil {
 			return nil, fmt.Errorf("add tenant: %w", err)
@@ -156,14 +165,17 @@ func (t *tx) lock(name string) (*head, error) {
 		return nil, fmt.Errorf("lock tenant: %w", err)
 	}
 	h.size, h.checkpointed = uint64(size), uint64(cp)
+	if ok && (seen.size != h.size || seen.checkpointed != h.checkpointed) {
+		return nil, fmt.Errorf("tenant %s was created by another process meanwhile: %w", name, errStale)
+	}
 	t.locked[name] = h
 	return h, nil
 }
 
 // Lock makes the transaction the single appender of tenant's log and
 // returns the log's size and the size of its latest checkpoint.
-func (t *tx) Lock(tenant string) (size, checkpointed uint64, err error) {
-	h, err := t.lock(tenant)
+func (t *tx) Lock(tenant string, create bool) (size, checkpointed uint64, err error) {
+	h, err := t.lock(tenant, create)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -175,7 +187,7 @@ func (t *tx) Lock(tenant string) (size, checkpointed uint64, err error) {
 var errStale = errors.New("stale appender")
 
 func (t *tx) Add(tenant string, first uint64, recs []*waarborg.Pending) error {
-	h, err := t.lock(tenant)
+	h, err := t.lock(tenant, true)
 	if err != nil {
 		return err
 	}
@@ -234,6 +246,9 @@ func (t *tx) addNew(tid int32, first uint64, recs []*waarborg.Pending) ([]*waarb
 	if err := copyEntries(t.ctx, sp, tid, recs); err != nil {
 		if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == "23505" && pe.ConstraintName == "entries_tenant_id_key" {
 			// A re-send or a conflict: undo, and sort the batch out.
+			for _, p := range recs {
+				p.Index = 0
+			}
 			return nil, sp.Rollback(t.ctx)
 		}
 		return nil, err
@@ -310,7 +325,7 @@ func copyEntries(ctx context.Context, tx pgx.Tx, tid int32, ps []*waarborg.Pendi
 var entryColumns = []string{"tenant", "idx", "id", "received_at", "hash", "canonical"}
 
 func (t *tx) PutTiles(tenant string, tiles []waarborg.Tile) error {
-	h, err := t.lock(tenant)
+	h, err := t.lock(tenant, true)
 	if err != nil || len(tiles) == 0 {
 		return err
 	}
@@ -330,7 +345,7 @@ func (t *tx) PutTiles(tenant string, tiles []waarborg.Tile) error {
 }
 
 func (t *tx) AddCheckpoint(cp *waarborg.Checkpoint) error {
-	h, err := t.lock(cp.Tenant)
+	h, err := t.lock(cp.Tenant, true)
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ CREATE TABLE entries (
 	hash        bytea   NOT NULL,
 	canonical   bytea   NOT NULL,
 	PRIMARY KEY (tenant, idx),
-	UNIQUE (tenant, id)
+	CONSTRAINT entries_tenant_id_key UNIQUE (tenant, id) -- named: the store tells a re-send by it
 );
 -- Canonical JSON is small and compresses little: keep it inline, uncompressed.
 ALTER TABLE entries ALTER COLUMN canonical SET STORAGE EXTERNAL;
