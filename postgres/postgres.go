@@ -10,7 +10,9 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"iter"
@@ -452,22 +454,20 @@ func (db *DB) Records(ctx context.Context, tenant string, from, to uint64) iter.
 			return
 		}
 		defer rows.Close()
+		var block []waarborg.Stored
 		for rows.Next() {
-			st := &waarborg.Stored{Tenant: tenant}
-			var (
-				idx, ms int64
-				hash    []byte
-			)
-			if err := rows.Scan(&idx, &st.ID, &ms, &hash, &st.Canonical); err != nil {
+			// A full pass reads millions of rows: Stored values come in
+			// blocks, and the columns are decoded from the binary format
+			// as they arrive, without Scan's conversions.
+			if len(block) == 0 {
+				block = make([]waarborg.Stored, 256)
+			}
+			st := &block[0]
+			block = block[1:]
+			if err := decodeEntry(rows, tenant, st); err != nil {
 				yield(nil, fmt.Errorf("read records: %w", err))
 				return
 			}
-			st.Index, st.ReceivedAt = uint64(idx), time.UnixMilli(ms).UTC()
-			if len(hash) != 32 {
-				yield(st, fmt.Errorf("tenant %s entry %d: stored hash has %d bytes", tenant, idx, len(hash)))
-				return
-			}
-			st.Hash = [32]byte(hash)
 			if !yield(st, nil) {
 				return
 			}
@@ -476,6 +476,46 @@ func (db *DB) Records(ctx context.Context, tenant string, from, to uint64) iter.
 			yield(nil, fmt.Errorf("read records: %w", err))
 		}
 	}
+}
+
+// decodeEntry decodes a row of idx, id, received_at, hash, canonical.
+func decodeEntry(rows pgx.Rows, tenant string, st *waarborg.Stored) error {
+	raw := rows.RawValues()
+	fds := rows.FieldDescriptions()
+	for i := range fds {
+		if fds[i].Format != pgx.BinaryFormatCode && i != 1 {
+			// Not the format asked for (a proxy in between?): let pgx convert.
+			return scanEntry(rows, tenant, st)
+		}
+	}
+	if len(raw) != 5 || len(raw[0]) != 8 || len(raw[2]) != 8 {
+		return fmt.Errorf("tenant %s: malformed entry row", tenant)
+	}
+	st.Tenant = tenant
+	st.Index = binary.BigEndian.Uint64(raw[0])
+	st.ID = string(raw[1])
+	st.ReceivedAt = time.UnixMilli(int64(binary.BigEndian.Uint64(raw[2]))).UTC()
+	st.Canonical = bytes.Clone(raw[4])
+	if copy(st.Hash[:], raw[3]) != 32 || len(raw[3]) != 32 {
+		return fmt.Errorf("tenant %s entry %d: stored hash has %d bytes", tenant, st.Index, len(raw[3]))
+	}
+	return nil
+}
+
+func scanEntry(rows pgx.Rows, tenant string, st *waarborg.Stored) error {
+	var (
+		idx, ms int64
+		hash    []byte
+	)
+	if err := rows.Scan(&idx, &st.ID, &ms, &hash, &st.Canonical); err != nil {
+		return err
+	}
+	st.Tenant, st.Index, st.ReceivedAt = tenant, uint64(idx), time.UnixMilli(ms).UTC()
+	if len(hash) != 32 {
+		return fmt.Errorf("tenant %s entry %d: stored hash has %d bytes", tenant, idx, len(hash))
+	}
+	st.Hash = [32]byte(hash)
+	return nil
 }
 
 // Tiles returns the stored tiles among ids.
