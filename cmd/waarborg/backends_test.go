@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/waarborg/waarborg/recordtest"
+	"github.com/waarborg/waarborg/servicetest"
 	"github.com/waarborg/waarborg/storetest"
 )
 
@@ -78,5 +79,20 @@ func TestConformanceSameOnBothBackends(t *testing.T) {
 			}
 		}
 		t.Fatalf("controls differ in length: %d and %d lines", len(al), len(bl))
+	}
+}
+
+// waarborg migrate applies the schema once; a second run finds it current,
+// and a URL that is not PostgreSQL's is refused.
+func TestMigrate(t *testing.T) {
+	db := servicetest.PostgresSchema(t)
+	for _, want := range []string{"applied 0001_init\n", "schema is up to date\n"} {
+		out, errOut, err := runMainEnv(t, map[string]string{"WAARBORG_DB": db}, "", "migrate")
+		if err != nil || out != want {
+			t.Errorf("migrate: %v %q, want %q\n%s", err, out, want, errOut)
+		}
+	}
+	if _, _, err := runMain(t, "", "migrate", "--db", "mysql://x"); err == nil {
+		t.Error("migrate of a mysql:// URL succeeded")
 	}
 }
