@@ -38,6 +38,18 @@ func BenchmarkIngest(b *testing.B) {
 // re-checks every entry (LM-03) and evaluates every control. The period is
 // the simulator's default year, its tenant acme-foods.
 func BenchmarkControls(b *testing.B) {
+	benchIngested(b, "controls", "--tenant", "acme-foods", "--from", "2026-01-01", "--to", "2027-01-01")
+}
+
+// BenchmarkVerify measures `waarborg verify` over the log that ingesting
+// WAARBORG_BENCH_FILE makes, on each backend.
+func BenchmarkVerify(b *testing.B) {
+	benchIngested(b, "verify")
+}
+
+// benchIngested ingests WAARBORG_BENCH_FILE into each backend, then
+// measures the command args over it.
+func benchIngested(b *testing.B, args ...string) {
 	file := os.Getenv("WAARBORG_BENCH_FILE")
 	if file == "" {
 		b.Skip("set WAARBORG_BENCH_FILE to a JSON Lines file (make bench does)")
@@ -50,8 +62,8 @@ func BenchmarkControls(b *testing.B) {
 				b.Fatalf("ingest: %v\n%s", err, errOut)
 			}
 			for b.Loop() {
-				if _, errOut, err := runMainEnv(b, env, "", "controls", "--tenant", "acme-foods", "--from", "2026-01-01", "--to", "2027-01-01"); err != nil {
-					b.Fatalf("controls: %v\n%s", err, errOut)
+				if out, errOut, err := runMainEnv(b, env, "", args...); err != nil {
+					b.Fatalf("%s: %v\n%s%s", args[0], err, out, errOut)
 				}
 			}
 			b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
@@ -71,28 +83,4 @@ func countLines(b *testing.B, file string) int {
 		}
 	}
 	return n
-}
-
-// BenchmarkVerify measures `waarborg verify` over the log that ingesting
-// WAARBORG_BENCH_FILE makes, on each backend.
-func BenchmarkVerify(b *testing.B) {
-	file := os.Getenv("WAARBORG_BENCH_FILE")
-	if file == "" {
-		b.Skip("set WAARBORG_BENCH_FILE to a JSON Lines file (make bench does)")
-	}
-	lines := countLines(b, file)
-	for _, be := range storetest.Backends() {
-		b.Run(be.Name, func(b *testing.B) {
-			env := map[string]string{"WAARBORG_DATA": filepath.Join(b.TempDir(), "data"), "WAARBORG_DB": be.URL(b)}
-			if _, errOut, err := runMainEnv(b, env, "", "ingest", "-q", file); err != nil {
-				b.Fatalf("ingest: %v\n%s", err, errOut)
-			}
-			for b.Loop() {
-				if out, _, err := runMainEnv(b, env, "", "verify"); err != nil {
-					b.Fatalf("verify: %v\n%s", err, out)
-				}
-			}
-			b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
-		})
-	}
 }
