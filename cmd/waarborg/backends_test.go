@@ -96,3 +96,21 @@ func TestMigrate(t *testing.T) {
 		t.Error("migrate of a mysql:// URL succeeded")
 	}
 }
+
+// A node started on a shared database with an empty data directory does
+// not make a key of its own when the database holds logs already.
+func TestNoNewKeyForASharedDatabase(t *testing.T) {
+	db := servicetest.PostgresSchema(t)
+	in := `{"id":"a","tenant":"t","source":"s/x","type":"change.approve","time":"2026-03-01T06:00:00Z","data":{"change_id":"c"}}` + "\n"
+	if out, errOut, err := runMain(t, in, "ingest", "--data", t.TempDir(), "--db", db, "-"); err != nil {
+		t.Fatalf("ingest: %v\n%s%s", err, out, errOut)
+	}
+	other := t.TempDir()
+	_, _, err := runMain(t, "", "verify", "--data", other, "--db", db)
+	if err == nil || !strings.Contains(err.Error(), "signed by another key") {
+		t.Errorf("verify with an empty data directory: %v, want a refusal", err)
+	}
+	if _, serr := os.Stat(filepath.Join(other, signerFile)); serr == nil {
+		t.Error("a signing key was made")
+	}
+}

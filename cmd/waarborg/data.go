@@ -89,16 +89,23 @@ func openData(ctx context.Context, loc *location, logger *slog.Logger) (*data, e
 			return nil, err
 		}
 	}
-	d, err := openKeys(loc.dir)
+	store, err := openStore(ctx, loc)
 	if err != nil {
 		unlock()
 		return nil, err
 	}
-	d.unlock = unlock
-	if d.store, err = openStore(ctx, loc); err != nil {
+	if err := checkSharedKey(ctx, loc, store); err != nil {
+		store.Close()
 		unlock()
 		return nil, err
 	}
+	d, err := openKeys(loc.dir)
+	if err != nil {
+		store.Close()
+		unlock()
+		return nil, err
+	}
+	d.unlock, d.store = unlock, store
 	d.ledger = ledger.Open(ledger.Config{Store: d.store, Signer: d.signer, Deployment: d.deployment, Logger: logger})
 	return d, nil
 }
@@ -113,6 +120,27 @@ func openStore(ctx context.Context, loc *location) (waarborg.Store, error) {
 	default:
 		return nil, fmt.Errorf("--db: want a postgres:// URL, got %q", redact(loc.db))
 	}
+}
+
+// checkSharedKey refuses a new key for a shared database that holds logs
+// already: a node started with an empty data directory would sign with a
+// key of its own, which no auditor knows.
+func checkSharedKey(ctx context.Context, loc *location, s waarborg.Store) error {
+	if loc.db == "" {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(loc.dir, signerFile)); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	tenants, err := s.Tenants(ctx)
+	if err != nil {
+		return err
+	}
+	if len(tenants) > 0 {
+		return fmt.Errorf("%s has no %s, and the database holds logs signed by another key: copy %s and %s from the data directory that signed them",
+			loc.dir, signerFile, signerFile, verifierFile)
+	}
+	return nil
 }
 
 func isPostgresURL(db string) bool {
