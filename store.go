@@ -95,3 +95,16 @@ type Tx interface {
 	// the same checkpoint by the same key change nothing.
 	AddCosignature(c *Cosignature) error
 }
+
+// A LockingTx is the Tx of a store that several processes share
+// (PostgreSQL). Lock makes the transaction the only appender of tenant's
+// log until it ends—other processes' transactions on the tenant wait—and
+// returns the log's size and the size of its latest checkpoint, so that an
+// appender whose state is behind another process's appends reloads it.
+// With create, a tenant without a log gets one, locked; without, Lock of
+// such a tenant returns zeros and leaves no trace. Add on such a store
+// fails rather than append anywhere but at the end.
+type LockingTx interface {
+	Tx
+	Lock(tenant string, create bool) (size, checkpointed uint64, err error)
+}

@@ -81,6 +81,8 @@ func VerifyEach(ctx context.Context, s waarborg.Store, tenant string, verifier n
 	var keyRecs []KeyRecord
 	var tile []byte
 	tileIndex := ^uint64(0)
+	const tilesAhead = 128
+	ahead := make(map[uint64][]byte, tilesAhead) // leaf tiles read, by index; nil for a missing one
 	err = hashEntries(ctx, s, tenant, upTo, each != nil, func(st *waarborg.Stored, content [32]byte, leafHash []byte, rec *waarborg.Record) error {
 		for st.Index > rng.End() { // rows removed from the store
 			rep.Problems = append(rep.Problems, Problem{Index: rng.End(), Reason: Missing})
@@ -88,11 +90,23 @@ func VerifyEach(ctx context.Context, s waarborg.Store, tenant string, verifier n
 			checkRoots()
 		}
 		if ti := st.Index / tileWidth; ti != tileIndex {
-			tiles, err := s.Tiles(ctx, tenant, []waarborg.TileID{{Level: 0, Index: ti}})
-			if err != nil {
-				return err
+			if _, ok := ahead[ti]; !ok {
+				// The leaf tiles of the next 32768 entries in one read: on a
+				// database server a read per tile is a round trip each.
+				ids := make([]waarborg.TileID, tilesAhead)
+				for k := range ids {
+					ids[k] = waarborg.TileID{Level: 0, Index: ti + uint64(k)}
+				}
+				read, err := s.Tiles(ctx, tenant, ids)
+				if err != nil {
+					return err
+				}
+				clear(ahead)
+				for _, id := range ids {
+					ahead[id.Index] = read[id]
+				}
 			}
-			tile, tileIndex = tiles[waarborg.TileID{Level: 0, Index: ti}], ti
+			tile, tileIndex = ahead[ti], ti
 		}
 		pos := tilePos(0, st.Index%tileWidth)
 		var stored []byte

@@ -14,6 +14,7 @@ import (
 
 	"github.com/waarborg/waarborg"
 	"github.com/waarborg/waarborg/ledger"
+	"github.com/waarborg/waarborg/storetest"
 )
 
 // BenchmarkInclusionProof measures an inclusion proof in a log of
@@ -25,7 +26,7 @@ func BenchmarkInclusionProof(b *testing.B) {
 	if s := os.Getenv("WAARBORG_BENCH_LEAVES"); s != "" {
 		size, _ = strconv.ParseUint(s, 10, 64)
 	}
-	f := newFixture(b)
+	f := newFixture(b, storetest.Backends()[0])
 	ctx := context.Background()
 	root := writeTree(b, f.store, "acme", size)
 	l := f.open()

@@ -50,9 +50,11 @@ func appendRecords(t *testing.T, l *ledger.Ledger, tenant string, from, n int) {
 // A rotation is a record in every log, announced by the old key; the log
 // verifies across it with either key, and a checkpoint signed by a key
 // that no rotation introduced is refused.
-func TestRotate(t *testing.T) {
+func TestRotate(t *testing.T) { onEachBackend(t, testRotate) }
+
+func testRotate(t *testing.T, b storetest.Backend) {
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newFixture(t, b)
 	k1, k2, k3 := newKey(t, "test.example"), newKey(t, "test.example"), newKey(t, "test.example")
 	l := ledger.Open(ledger.Config{Store: f.store, Signer: k1.signer, Deployment: "test.example", Now: f.clock.Now})
 	defer l.Close()

@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -267,6 +269,14 @@ func (l *Ledger) drain() {
 	}
 }
 
+// work is what one commit does for one tenant.
+type work struct {
+	tenant  string
+	pending []*waarborg.Pending
+	results []*Result
+	force   bool
+}
+
 // commit appends a group of requests in one transaction, and signs a
 // checkpoint for every log whose unsigned entries are due (or all of them
 // when final).
@@ -279,12 +289,6 @@ func (l *Ledger) commitSigned(batch []*request, final bool, signer note.Signer) 
 	ctx := context.Background()
 	now := l.cfg.Now().UTC().Truncate(time.Millisecond)
 
-	type work struct {
-		tenant  string
-		pending []*waarborg.Pending
-		results []*Result
-		force   bool
-	}
 	var order []*work
 	byTenant := map[string]*work{}
 	get := func(tenant string) *work {
@@ -320,13 +324,16 @@ func (l *Ledger) commitSigned(batch []*request, final bool, signer note.Signer) 
 	}
 
 	trees := make([]*tree, len(order))
-	for i, w := range order {
-		t, err := l.tree(ctx, w.tenant)
-		if err != nil {
+	var leafBuf []byte
+	received := waarborg.FormatReceived(now)
+	err := l.cfg.Store.Update(ctx, func(tx waarborg.Tx) error {
+		if err := l.lockTrees(ctx, tx, order, trees); err != nil {
 			return err
 		}
-		trees[i] = t
-		if t.size() == 0 && len(w.pending) > 0 {
+		for i, w := range order {
+			if trees[i].size() != 0 || len(w.pending) == 0 {
+				continue
+			}
 			// A log that starts after a rotation starts with the key history,
 			// so that it verifies with any key of the deployment's.
 			recs, err := l.keyHistoryFor(ctx, w.tenant)
@@ -341,10 +348,6 @@ func (l *Ledger) commitSigned(batch []*request, final bool, signer note.Signer) 
 			}
 			w.pending, w.results = append(pend, w.pending...), append(results, w.results...)
 		}
-	}
-	var leafBuf []byte
-	received := waarborg.FormatReceived(now)
-	err := l.cfg.Store.Update(ctx, func(tx waarborg.Tx) error {
 		for i, w := range order {
 			t := trees[i]
 			if len(w.pending) > 0 {
@@ -398,16 +401,45 @@ func (l *Ledger) commitSigned(batch []*request, final bool, signer note.Signer) 
 	return nil
 }
 
-func (l *Ledger) tree(ctx context.Context, tenant string) (*tree, error) {
-	if t, ok := l.trees[tenant]; ok {
-		return t, nil
+// lockTrees fills trees with the writer state of each tenant that the
+// transaction appends to. On a store that several processes share it first
+// locks the tenants, in name order so that two processes never wait on each
+// other, and reloads the state of any log that another process appended to
+// or checkpointed since this one last did.
+func (l *Ledger) lockTrees(ctx context.Context, tx waarborg.Tx, order []*work, trees []*tree) error {
+	lt, shared := tx.(waarborg.LockingTx)
+	byName := make([]int, len(order))
+	for i := range byName {
+		byName[i] = i
 	}
-	t, err := loadTree(ctx, l.cfg.Store, tenant)
-	if err != nil {
-		return nil, fmt.Errorf("load log of %s: %w", tenant, err)
+	if shared {
+		slices.SortFunc(byName, func(a, b int) int { return strings.Compare(order[a].tenant, order[b].tenant) })
 	}
-	l.trees[tenant] = t
-	return t, nil
+	for _, i := range byName {
+		tenant := order[i].tenant
+		t, ok := l.trees[tenant]
+		if shared {
+			// A log is created by its first append only.
+			size, checkpointed, err := lt.Lock(tenant, len(order[i].pending) > 0)
+			if err != nil {
+				return fmt.Errorf("lock log of %s: %w", tenant, err)
+			}
+			if ok && (t.size() != size || t.cpSize != checkpointed) {
+				ok = false
+			}
+		}
+		if !ok {
+			// Under the lock the store holds every commit of the log: reads
+			// outside this transaction see them all.
+			var err error
+			if t, err = loadTree(ctx, l.cfg.Store, tenant); err != nil {
+				return fmt.Errorf("load log of %s: %w", tenant, err)
+			}
+			l.trees[tenant] = t
+		}
+		trees[i] = t
+	}
+	return nil
 }
 
 // LeafHash returns the leaf hash of a stored entry as its fields say.

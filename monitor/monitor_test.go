@@ -3,7 +3,6 @@ package monitor_test
 import (
 	"context"
 	"crypto/rand"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,16 +11,22 @@ import (
 	"github.com/waarborg/waarborg"
 	"github.com/waarborg/waarborg/ledger"
 	"github.com/waarborg/waarborg/monitor"
-	"github.com/waarborg/waarborg/sqlite"
+	"github.com/waarborg/waarborg/storetest"
 )
 
-func open(t *testing.T) (*sqlite.DB, *ledger.Ledger) {
-	t.Helper()
-	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
+// onEachBackend runs a test on a ledger over each store.
+func onEachBackend(t *testing.T, test func(t *testing.T, store waarborg.Store, l *ledger.Ledger)) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			store, l := open(t, b)
+			test(t, store, l)
+		})
 	}
-	t.Cleanup(func() { store.Close() })
+}
+
+func open(t *testing.T, b storetest.Backend) (waarborg.Store, *ledger.Ledger) {
+	t.Helper()
+	store := b.Open(t)
 	skey, _, err := note.GenerateKey(rand.Reader, "test.example")
 	if err != nil {
 		t.Fatal(err)
@@ -53,61 +58,63 @@ func appendLines(t *testing.T, l *ledger.Ledger, lines ...string) {
 // The period ends at the start of tomorrow and moves on with the days, and
 // a manual control's week fails only once it has ended.
 func TestPeriodMovesOn(t *testing.T) {
-	store, l := open(t)
-	now := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC) // a Wednesday
-	m := monitor.New(monitor.Config{Store: store, From: monitor.DefaultFrom(now), Now: func() time.Time { return now }})
-	appendLines(t, l, `{"id":"c1","tenant":"t","source":"ede/ops","type":"change.approve","time":"2026-03-04T09:00:00Z","actor":"a","data":{"change_id":"c"}}`)
-	ctx := context.Background()
-	if err := m.Tick(ctx); err != nil {
-		t.Fatal(err)
-	}
-	snap := m.Snapshot("t")
-	if snap == nil || !snap.From.Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) || !snap.To.Equal(time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC)) {
-		t.Fatalf("snapshot %+v", snap)
-	}
-	weeks := func() int {
-		n := 0
-		for _, e := range m.Snapshot("t").Exceptions {
-			if e.Control == "LM-04" {
-				n++
-			}
+	onEachBackend(t, func(t *testing.T, store waarborg.Store, l *ledger.Ledger) {
+		now := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC) // a Wednesday
+		m := monitor.New(monitor.Config{Store: store, From: monitor.DefaultFrom(now), Now: func() time.Time { return now }})
+		appendLines(t, l, `{"id":"c1","tenant":"t","source":"ede/ops","type":"change.approve","time":"2026-03-04T09:00:00Z","actor":"a","data":{"change_id":"c"}}`)
+		ctx := context.Background()
+		if err := m.Tick(ctx); err != nil {
+			t.Fatal(err)
 		}
-		return n
-	}
-	before := weeks()
-	now = now.AddDate(0, 0, 6) // next Tuesday: one more week has ended
-	if err := m.Tick(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if snap := m.Snapshot("t"); !snap.To.Equal(time.Date(2026, 3, 11, 0, 0, 0, 0, time.UTC)) || snap.Entries != 1 {
-		t.Errorf("after a week: to %s, %d entries", snap.To, snap.Entries)
-	}
-	if after := weeks(); after != before+1 {
-		t.Errorf("LM-04 exceptions %d, then %d: want one more week", before, after)
-	}
+		snap := m.Snapshot("t")
+		if snap == nil || !snap.From.Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) || !snap.To.Equal(time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC)) {
+			t.Fatalf("snapshot %+v", snap)
+		}
+		weeks := func() int {
+			n := 0
+			for _, e := range m.Snapshot("t").Exceptions {
+				if e.Control == "LM-04" {
+					n++
+				}
+			}
+			return n
+		}
+		before := weeks()
+		now = now.AddDate(0, 0, 6) // next Tuesday: one more week has ended
+		if err := m.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if snap := m.Snapshot("t"); !snap.To.Equal(time.Date(2026, 3, 11, 0, 0, 0, 0, time.UTC)) || snap.Entries != 1 {
+			t.Errorf("after a week: to %s, %d entries", snap.To, snap.Entries)
+		}
+		if after := weeks(); after != before+1 {
+			t.Errorf("LM-04 exceptions %d, then %d: want one more week", before, after)
+		}
+	})
 }
 
 func TestActIDs(t *testing.T) {
-	store, l := open(t)
-	now := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
-	m := monitor.New(monitor.Config{Store: store, From: monitor.DefaultFrom(now), Now: func() time.Time { return now }})
-	ctx := context.Background()
-	// Someone else holds the first id already.
-	appendLines(t, l, `{"id":"wf.LM-03.checkpoint_7.1","tenant":"t","source":"x","type":"change.approve","time":"2026-03-04T09:00:00Z","actor":"a","data":{"change_id":"c"}}`)
-	for _, want := range []string{"wf.LM-03.checkpoint_7.2", "wf.LM-03.checkpoint_7.3"} {
-		r, err := m.Act(ctx, l, "t", "LM-03", "checkpoint/7", monitor.Action{Action: "explain", Text: "restored from backup", Actor: "ann"})
-		if err != nil {
+	onEachBackend(t, func(t *testing.T, store waarborg.Store, l *ledger.Ledger) {
+		now := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+		m := monitor.New(monitor.Config{Store: store, From: monitor.DefaultFrom(now), Now: func() time.Time { return now }})
+		ctx := context.Background()
+		// Someone else holds the first id already.
+		appendLines(t, l, `{"id":"wf.LM-03.checkpoint_7.1","tenant":"t","source":"x","type":"change.approve","time":"2026-03-04T09:00:00Z","actor":"a","data":{"change_id":"c"}}`)
+		for _, want := range []string{"wf.LM-03.checkpoint_7.2", "wf.LM-03.checkpoint_7.3"} {
+			r, err := m.Act(ctx, l, "t", "LM-03", "checkpoint/7", monitor.Action{Action: "explain", Text: "restored from backup", Actor: "ann"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.ID != want || r.Str("subject") != "checkpoint/7" || r.Time != now {
+				t.Errorf("record %s subject %s at %s, want id %s", r.ID, r.Str("subject"), r.Time, want)
+			}
+		}
+		if err := m.Tick(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if r.ID != want || r.Str("subject") != "checkpoint/7" || r.Time != now {
-			t.Errorf("record %s subject %s at %s, want id %s", r.ID, r.Str("subject"), r.Time, want)
+		// LM-03 has no exception here: the actions wait for one.
+		if snap := m.Snapshot("t"); snap.Entries != 3 {
+			t.Errorf("%d entries, want 3", snap.Entries)
 		}
-	}
-	if err := m.Tick(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// LM-03 has no exception here: the actions wait for one.
-	if snap := m.Snapshot("t"); snap.Entries != 3 {
-		t.Errorf("%d entries, want 3", snap.Entries)
-	}
+	})
 }

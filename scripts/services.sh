@@ -31,6 +31,8 @@ pg_bin() {
 
 # start_postgres starts a throwaway cluster on a free loopback port and
 # exports WAARBORG_TEST_POSTGRES, the URL of a database tests may use.
+# Arguments are more server options ("-c name=value"), as scripts/bench.sh
+# gives.
 start_postgres() {
 	pg_bin >/dev/null || install_packages postgresql
 	local bin dir port run=()
@@ -43,7 +45,7 @@ start_postgres() {
 		run=(runuser -u postgres --)
 	fi
 	"${run[@]}" "$bin/initdb" -D "$dir/data" -U waarborg -A trust -E UTF8 --no-locale >/dev/null
-	"${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200" start >/dev/null
+	"${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200 $*" start >/dev/null
 	PG_STOP=("${run[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate stop)
 	PG_DIR=$dir
 	export WAARBORG_TEST_POSTGRES="postgres://waarborg@127.0.0.1:$port/postgres?sslmode=disable"

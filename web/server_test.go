@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,8 +23,9 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/waarborg/waarborg"
 	"github.com/waarborg/waarborg/ledger"
-	"github.com/waarborg/waarborg/sqlite"
+	"github.com/waarborg/waarborg/storetest"
 )
 
 // fixture is a server on a real SQLite store and ledger, with a fresh key.
@@ -33,20 +33,29 @@ type fixture struct {
 	url      string
 	client   *http.Client
 	ledger   *ledger.Ledger
-	store    *sqlite.DB
+	store    waarborg.Store
 	vkey     string // the verifier key, as an auditor would be given it
 	verifier note.Verifier
 	logs     *syncBuffer
 }
 
+// newFixture is a server on SQLite.
 func newFixture(tb testing.TB, maxBody int64) *fixture {
 	tb.Helper()
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "db"))
-	if err != nil {
-		tb.Fatal(err)
+	return newFixtureOn(tb, storetest.Backends()[0], maxBody)
+}
+
+// onEachBackend runs a test on a server over each store.
+func onEachBackend(t *testing.T, maxBody int64, test func(t *testing.T, f *fixture)) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) { test(t, newFixtureOn(t, b, maxBody)) })
 	}
-	tb.Cleanup(func() { store.Close() })
+}
+
+// newFixtureOn is a server on a new store of backend b.
+func newFixtureOn(tb testing.TB, b storetest.Backend, maxBody int64) *fixture {
+	tb.Helper()
+	store := b.Open(tb)
 	skey, vkey, err := note.GenerateKey(rand.Reader, "test.example")
 	if err != nil {
 		tb.Fatal(err)
@@ -143,132 +152,133 @@ func idx(n uint64) *uint64 { return &n }
 
 // The cases run in order on one server: each sees what the earlier ones stored.
 func TestPostRecords(t *testing.T) {
-	f := newFixture(t, 0)
-	type counts struct{ accepted, duplicate, rejected int }
-	tests := []struct {
-		name   string
-		body   string
-		status int
-		counts counts
-		want   []lineResult
-	}{
-		{
-			name:   "accepted",
-			body:   sample("acme", "a-1", 20) + "\n",
-			status: 200,
-			counts: counts{1, 0, 0},
-			want:   []lineResult{{Line: 1, ID: "a-1", Status: "accepted", Index: idx(0)}},
-		},
-		{
-			name:   "duplicate",
-			body:   sample("acme", "a-1", 20) + "\n",
-			status: 200,
-			counts: counts{0, 1, 0},
-			want:   []lineResult{{Line: 1, ID: "a-1", Status: "duplicate"}},
-		},
-		{
-			name:   "conflict",
-			body:   sample("acme", "a-1", 21) + "\n",
-			status: 422,
-			counts: counts{0, 0, 1},
-			want: []lineResult{{Line: 1, ID: "a-1", Status: "rejected",
-				Error: &lineError{Code: "conflict", Field: "id", Rule: "conflict"}}},
-		},
-		{
-			name:   "invalid line names field and rule",
-			body:   count("acme", "p-1", "-5") + "\n",
-			status: 422,
-			counts: counts{0, 0, 1},
-			want: []lineResult{{Line: 1, ID: "p-1", Status: "rejected",
-				Error: &lineError{Code: "invalid", Field: "data.quantity", Rule: "range"}}},
-		},
-		{
-			name:   "not JSON",
-			body:   `{"id":"a-9",` + "\n",
-			status: 422,
-			counts: counts{0, 0, 1},
-			want:   []lineResult{{Line: 1, Status: "rejected", Error: &lineError{Code: "invalid", Rule: "json"}}},
-		},
-		{
-			name: "mixed batch keeps valid lines",
-			body: strings.Join([]string{
-				sample("acme", "a-2", 22),
-				"",
-				strings.Replace(sample("acme", "a-3", 23), "historian.sample", "historian.guess", 1),
-				"   ",
-				sample("beta", "b-1", 1),
-				sample("acme", "a-1", 20),
-				count("acme", "p-2", "12.5"),
-			}, "\n"),
-			status: 422,
-			counts: counts{3, 1, 1},
-			want: []lineResult{
-				{Line: 1, ID: "a-2", Status: "accepted", Index: idx(1)},
-				{Line: 3, ID: "a-3", Status: "rejected", Error: &lineError{Code: "invalid", Field: "type", Rule: "enum"}},
-				{Line: 5, ID: "b-1", Status: "accepted", Index: idx(0)},
-				{Line: 6, ID: "a-1", Status: "duplicate"},
-				{Line: 7, ID: "p-2", Status: "accepted", Index: idx(2)},
+	onEachBackend(t, 0, func(t *testing.T, f *fixture) {
+		type counts struct{ accepted, duplicate, rejected int }
+		tests := []struct {
+			name   string
+			body   string
+			status int
+			counts counts
+			want   []lineResult
+		}{
+			{
+				name:   "accepted",
+				body:   sample("acme", "a-1", 20) + "\n",
+				status: 200,
+				counts: counts{1, 0, 0},
+				want:   []lineResult{{Line: 1, ID: "a-1", Status: "accepted", Index: idx(0)}},
 			},
-		},
-		{
-			name:   "CRLF and no final newline",
-			body:   sample("acme", "a-4", 24) + "\r\n" + sample("acme", "a-5", 25),
-			status: 200,
-			counts: counts{2, 0, 0},
-			want: []lineResult{
-				{Line: 1, ID: "a-4", Status: "accepted", Index: idx(3)},
-				{Line: 2, ID: "a-5", Status: "accepted", Index: idx(4)},
+			{
+				name:   "duplicate",
+				body:   sample("acme", "a-1", 20) + "\n",
+				status: 200,
+				counts: counts{0, 1, 0},
+				want:   []lineResult{{Line: 1, ID: "a-1", Status: "duplicate"}},
 			},
-		},
-		{
-			name:   "empty",
-			body:   "\n\n",
-			status: 200,
-			want:   []lineResult{},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			status, body := f.do(t, "POST", "/api/v1/records", strings.NewReader(tt.body), "Content-Type", "application/x-ndjson")
-			if status != tt.status {
-				t.Errorf("status %d, want %d: %s", status, tt.status, body)
-			}
-			var got batchResult
-			if err := json.Unmarshal(body, &got); err != nil {
-				t.Fatalf("%v: %s", err, body)
-			}
-			if c := (counts{got.Accepted, got.Duplicate, got.Rejected}); c != tt.counts {
-				t.Errorf("counts %+v, want %+v", c, tt.counts)
-			}
-			if len(got.Results) != len(tt.want) {
-				t.Fatalf("%d results, want %d: %s", len(got.Results), len(tt.want), body)
-			}
-			for i, w := range tt.want {
-				g := got.Results[i]
-				if g.Error != nil && g.Error.Message == "" {
-					t.Errorf("result %d: error without a message", i)
-				}
-				if g.Error != nil {
-					g.Error = &lineError{Code: g.Error.Code, Field: g.Error.Field, Rule: g.Error.Rule}
-				}
-				if gj, wj := jsonString(g), jsonString(w); gj != wj {
-					t.Errorf("result %d:\n got %s\nwant %s", i, gj, wj)
-				}
-			}
-		})
-	}
-
-	// What the batch kept is there to read; the first version of a-1 stays.
-	for _, path := range []string{"/api/v1/tenants/acme/records/a-2", "/api/v1/tenants/beta/records/b-1", "/api/v1/tenants/acme/records/p-2"} {
-		if status, body := f.do(t, "GET", path, nil); status != 200 {
-			t.Errorf("GET %s: %d %s", path, status, body)
+			{
+				name:   "conflict",
+				body:   sample("acme", "a-1", 21) + "\n",
+				status: 422,
+				counts: counts{0, 0, 1},
+				want: []lineResult{{Line: 1, ID: "a-1", Status: "rejected",
+					Error: &lineError{Code: "conflict", Field: "id", Rule: "conflict"}}},
+			},
+			{
+				name:   "invalid line names field and rule",
+				body:   count("acme", "p-1", "-5") + "\n",
+				status: 422,
+				counts: counts{0, 0, 1},
+				want: []lineResult{{Line: 1, ID: "p-1", Status: "rejected",
+					Error: &lineError{Code: "invalid", Field: "data.quantity", Rule: "range"}}},
+			},
+			{
+				name:   "not JSON",
+				body:   `{"id":"a-9",` + "\n",
+				status: 422,
+				counts: counts{0, 0, 1},
+				want:   []lineResult{{Line: 1, Status: "rejected", Error: &lineError{Code: "invalid", Rule: "json"}}},
+			},
+			{
+				name: "mixed batch keeps valid lines",
+				body: strings.Join([]string{
+					sample("acme", "a-2", 22),
+					"",
+					strings.Replace(sample("acme", "a-3", 23), "historian.sample", "historian.guess", 1),
+					"   ",
+					sample("beta", "b-1", 1),
+					sample("acme", "a-1", 20),
+					count("acme", "p-2", "12.5"),
+				}, "\n"),
+				status: 422,
+				counts: counts{3, 1, 1},
+				want: []lineResult{
+					{Line: 1, ID: "a-2", Status: "accepted", Index: idx(1)},
+					{Line: 3, ID: "a-3", Status: "rejected", Error: &lineError{Code: "invalid", Field: "type", Rule: "enum"}},
+					{Line: 5, ID: "b-1", Status: "accepted", Index: idx(0)},
+					{Line: 6, ID: "a-1", Status: "duplicate"},
+					{Line: 7, ID: "p-2", Status: "accepted", Index: idx(2)},
+				},
+			},
+			{
+				name:   "CRLF and no final newline",
+				body:   sample("acme", "a-4", 24) + "\r\n" + sample("acme", "a-5", 25),
+				status: 200,
+				counts: counts{2, 0, 0},
+				want: []lineResult{
+					{Line: 1, ID: "a-4", Status: "accepted", Index: idx(3)},
+					{Line: 2, ID: "a-5", Status: "accepted", Index: idx(4)},
+				},
+			},
+			{
+				name:   "empty",
+				body:   "\n\n",
+				status: 200,
+				want:   []lineResult{},
+			},
 		}
-	}
-	var p ledger.InclusionProof
-	getJSON(t, f, "/api/v1/tenants/acme/records/a-1", &p)
-	if !bytes.Contains(p.Record, []byte(`"value":20`)) {
-		t.Errorf("a-1 is %s, want the first version", p.Record)
-	}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				status, body := f.do(t, "POST", "/api/v1/records", strings.NewReader(tt.body), "Content-Type", "application/x-ndjson")
+				if status != tt.status {
+					t.Errorf("status %d, want %d: %s", status, tt.status, body)
+				}
+				var got batchResult
+				if err := json.Unmarshal(body, &got); err != nil {
+					t.Fatalf("%v: %s", err, body)
+				}
+				if c := (counts{got.Accepted, got.Duplicate, got.Rejected}); c != tt.counts {
+					t.Errorf("counts %+v, want %+v", c, tt.counts)
+				}
+				if len(got.Results) != len(tt.want) {
+					t.Fatalf("%d results, want %d: %s", len(got.Results), len(tt.want), body)
+				}
+				for i, w := range tt.want {
+					g := got.Results[i]
+					if g.Error != nil && g.Error.Message == "" {
+						t.Errorf("result %d: error without a message", i)
+					}
+					if g.Error != nil {
+						g.Error = &lineError{Code: g.Error.Code, Field: g.Error.Field, Rule: g.Error.Rule}
+					}
+					if gj, wj := jsonString(g), jsonString(w); gj != wj {
+						t.Errorf("result %d:\n got %s\nwant %s", i, gj, wj)
+					}
+				}
+			})
+		}
+
+		// What the batch kept is there to read; the first version of a-1 stays.
+		for _, path := range []string{"/api/v1/tenants/acme/records/a-2", "/api/v1/tenants/beta/records/b-1", "/api/v1/tenants/acme/records/p-2"} {
+			if status, body := f.do(t, "GET", path, nil); status != 200 {
+				t.Errorf("GET %s: %d %s", path, status, body)
+			}
+		}
+		var p ledger.InclusionProof
+		getJSON(t, f, "/api/v1/tenants/acme/records/a-1", &p)
+		if !bytes.Contains(p.Record, []byte(`"value":20`)) {
+			t.Errorf("a-1 is %s, want the first version", p.Record)
+		}
+	})
 }
 
 func jsonString(v any) string {
@@ -436,108 +446,109 @@ func verifyRawInclusion(t *testing.T, vkey string, body []byte) error {
 }
 
 func TestProofs(t *testing.T) {
-	f := newFixture(t, 0)
-	ctx := context.Background()
-	var lines []string
-	for i := range 5 {
-		lines = append(lines, sample("acme", fmt.Sprintf("a-%d", i), i))
-	}
-	if status, res := f.post(t, lines...); status != 200 || res.Accepted != 5 {
-		t.Fatalf("POST: %d %+v", status, res)
-	}
-	// Reading a record that no checkpoint covers yet has one signed.
-	status, body := f.do(t, "GET", "/api/v1/tenants/acme/records/a-3", nil)
-	if status != 200 {
-		t.Fatalf("GET: %d %s", status, body)
-	}
-	var p ledger.InclusionProof
-	if err := json.Unmarshal(body, &p); err != nil {
-		t.Fatal(err)
-	}
-	if p.TreeSize != 5 || p.LeafIndex != 3 {
-		t.Errorf("proof of entry %d in size %d, want 3 in 5", p.LeafIndex, p.TreeSize)
-	}
-	if err := ledger.CheckInclusion(&p, f.verifier); err != nil {
-		t.Errorf("CheckInclusion: %v", err)
-	}
-	if err := verifyRawInclusion(t, f.vkey, body); err != nil {
-		t.Errorf("RFC 6962 inclusion: %v", err)
-	}
-	tampered := bytes.Replace(body, []byte(`"value":3`), []byte(`"value":4`), 1)
-	if err := verifyRawInclusion(t, f.vkey, tampered); err == nil {
-		t.Error("a changed record verified")
-	}
+	onEachBackend(t, 0, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		var lines []string
+		for i := range 5 {
+			lines = append(lines, sample("acme", fmt.Sprintf("a-%d", i), i))
+		}
+		if status, res := f.post(t, lines...); status != 200 || res.Accepted != 5 {
+			t.Fatalf("POST: %d %+v", status, res)
+		}
+		// Reading a record that no checkpoint covers yet has one signed.
+		status, body := f.do(t, "GET", "/api/v1/tenants/acme/records/a-3", nil)
+		if status != 200 {
+			t.Fatalf("GET: %d %s", status, body)
+		}
+		var p ledger.InclusionProof
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Fatal(err)
+		}
+		if p.TreeSize != 5 || p.LeafIndex != 3 {
+			t.Errorf("proof of entry %d in size %d, want 3 in 5", p.LeafIndex, p.TreeSize)
+		}
+		if err := ledger.CheckInclusion(&p, f.verifier); err != nil {
+			t.Errorf("CheckInclusion: %v", err)
+		}
+		if err := verifyRawInclusion(t, f.vkey, body); err != nil {
+			t.Errorf("RFC 6962 inclusion: %v", err)
+		}
+		tampered := bytes.Replace(body, []byte(`"value":3`), []byte(`"value":4`), 1)
+		if err := verifyRawInclusion(t, f.vkey, tampered); err == nil {
+			t.Error("a changed record verified")
+		}
 
-	lines = lines[:0]
-	for i := 5; i < 8; i++ {
-		lines = append(lines, sample("acme", fmt.Sprintf("a-%d", i), i))
-	}
-	if status, res := f.post(t, lines...); status != 200 || res.Accepted != 3 {
-		t.Fatalf("POST: %d %+v", status, res)
-	}
-	if _, err := f.ledger.Sync(ctx, "acme"); err != nil {
-		t.Fatal(err)
-	}
+		lines = lines[:0]
+		for i := 5; i < 8; i++ {
+			lines = append(lines, sample("acme", fmt.Sprintf("a-%d", i), i))
+		}
+		if status, res := f.post(t, lines...); status != 200 || res.Accepted != 3 {
+			t.Fatalf("POST: %d %+v", status, res)
+		}
+		if _, err := f.ledger.Sync(ctx, "acme"); err != nil {
+			t.Fatal(err)
+		}
 
-	tests := []struct {
-		name, path string
-		size       uint64 // of the checkpoint proved against
-	}{
-		{"latest", "/api/v1/tenants/acme/records/a-6", 8},
-		{"older checkpoint", "/api/v1/tenants/acme/records/a-0?size=5", 5},
-		{"last leaf", "/api/v1/tenants/acme/records/a-7?size=8", 8},
-	}
-	for _, tt := range tests {
-		t.Run("inclusion "+tt.name, func(t *testing.T) {
-			status, body := f.do(t, "GET", tt.path, nil)
-			if status != 200 {
-				t.Fatalf("%d %s", status, body)
+		tests := []struct {
+			name, path string
+			size       uint64 // of the checkpoint proved against
+		}{
+			{"latest", "/api/v1/tenants/acme/records/a-6", 8},
+			{"older checkpoint", "/api/v1/tenants/acme/records/a-0?size=5", 5},
+			{"last leaf", "/api/v1/tenants/acme/records/a-7?size=8", 8},
+		}
+		for _, tt := range tests {
+			t.Run("inclusion "+tt.name, func(t *testing.T) {
+				status, body := f.do(t, "GET", tt.path, nil)
+				if status != 200 {
+					t.Fatalf("%d %s", status, body)
+				}
+				var p ledger.InclusionProof
+				if err := json.Unmarshal(body, &p); err != nil {
+					t.Fatal(err)
+				}
+				if p.TreeSize != tt.size {
+					t.Errorf("tree size %d, want %d", p.TreeSize, tt.size)
+				}
+				if err := ledger.CheckInclusion(&p, f.verifier); err != nil {
+					t.Errorf("CheckInclusion: %v", err)
+				}
+				if err := verifyRawInclusion(t, f.vkey, body); err != nil {
+					t.Errorf("RFC 6962 inclusion: %v", err)
+				}
+			})
+		}
+
+		for _, path := range []string{"/api/v1/tenants/acme/consistency?from=5&to=8", "/api/v1/tenants/acme/consistency?from=5"} {
+			t.Run("consistency "+path, func(t *testing.T) {
+				var c ledger.ConsistencyProof
+				getJSON(t, f, path, &c)
+				if c.Old.Size != 5 || c.New.Size != 8 {
+					t.Errorf("sizes %d, %d; want 5, 8", c.Old.Size, c.New.Size)
+				}
+				if err := ledger.CheckConsistency(&c, f.verifier); err != nil {
+					t.Errorf("CheckConsistency: %v", err)
+				}
+				size1, root1 := openNote(t, f.vkey, c.Old.Checkpoint)
+				size2, root2 := openNote(t, f.vkey, c.New.Checkpoint)
+				if err := proof.VerifyConsistency(rfc6962.DefaultHasher, size1, size2, c.Proof, root1, root2); err != nil {
+					t.Errorf("RFC 6962 consistency: %v", err)
+				}
+			})
+		}
+
+		t.Run("checkpoint", func(t *testing.T) {
+			var cp checkpointJSON
+			getJSON(t, f, "/api/v1/tenants/acme/checkpoint", &cp)
+			size, root := openNote(t, f.vkey, cp.Checkpoint)
+			if cp.Tenant != "acme" || cp.TreeSize != 8 || size != 8 || !bytes.Equal(root, cp.RootHash) || cp.SignedAt == "" {
+				t.Errorf("checkpoint %+v, note states size %d root %x", cp, size, root)
 			}
-			var p ledger.InclusionProof
-			if err := json.Unmarshal(body, &p); err != nil {
-				t.Fatal(err)
-			}
-			if p.TreeSize != tt.size {
-				t.Errorf("tree size %d, want %d", p.TreeSize, tt.size)
-			}
-			if err := ledger.CheckInclusion(&p, f.verifier); err != nil {
-				t.Errorf("CheckInclusion: %v", err)
-			}
-			if err := verifyRawInclusion(t, f.vkey, body); err != nil {
-				t.Errorf("RFC 6962 inclusion: %v", err)
+			status, body := f.do(t, "GET", "/api/v1/tenants/acme/checkpoint", nil, "Accept", "text/plain")
+			if status != 200 || string(body) != cp.Checkpoint {
+				t.Errorf("text/plain: %d %q, want the note %q", status, body, cp.Checkpoint)
 			}
 		})
-	}
-
-	for _, path := range []string{"/api/v1/tenants/acme/consistency?from=5&to=8", "/api/v1/tenants/acme/consistency?from=5"} {
-		t.Run("consistency "+path, func(t *testing.T) {
-			var c ledger.ConsistencyProof
-			getJSON(t, f, path, &c)
-			if c.Old.Size != 5 || c.New.Size != 8 {
-				t.Errorf("sizes %d, %d; want 5, 8", c.Old.Size, c.New.Size)
-			}
-			if err := ledger.CheckConsistency(&c, f.verifier); err != nil {
-				t.Errorf("CheckConsistency: %v", err)
-			}
-			size1, root1 := openNote(t, f.vkey, c.Old.Checkpoint)
-			size2, root2 := openNote(t, f.vkey, c.New.Checkpoint)
-			if err := proof.VerifyConsistency(rfc6962.DefaultHasher, size1, size2, c.Proof, root1, root2); err != nil {
-				t.Errorf("RFC 6962 consistency: %v", err)
-			}
-		})
-	}
-
-	t.Run("checkpoint", func(t *testing.T) {
-		var cp checkpointJSON
-		getJSON(t, f, "/api/v1/tenants/acme/checkpoint", &cp)
-		size, root := openNote(t, f.vkey, cp.Checkpoint)
-		if cp.Tenant != "acme" || cp.TreeSize != 8 || size != 8 || !bytes.Equal(root, cp.RootHash) || cp.SignedAt == "" {
-			t.Errorf("checkpoint %+v, note states size %d root %x", cp, size, root)
-		}
-		status, body := f.do(t, "GET", "/api/v1/tenants/acme/checkpoint", nil, "Accept", "text/plain")
-		if status != 200 || string(body) != cp.Checkpoint {
-			t.Errorf("text/plain: %d %q, want the note %q", status, body, cp.Checkpoint)
-		}
 	})
 }
 

@@ -4,24 +4,71 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/waarborg/waarborg/storetest"
 )
 
 // BenchmarkIngest measures durable ingest through `waarborg ingest` of the
 // file named by WAARBORG_BENCH_FILE (make bench writes one from the
-// simulator).
+// simulator), into each backend: the data directory's SQLite file, and a
+// new schema of the test PostgreSQL (--db).
 func BenchmarkIngest(b *testing.B) {
 	file := os.Getenv("WAARBORG_BENCH_FILE")
 	if file == "" {
 		b.Skip("set WAARBORG_BENCH_FILE to a JSON Lines file (make bench does)")
 	}
 	lines := countLines(b, file)
-	for b.Loop() {
-		dir := filepath.Join(b.TempDir(), "data")
-		if _, errOut, err := runMain(b, "", "ingest", "-q", "--data", dir, file); err != nil {
-			b.Fatalf("ingest: %v\n%s", err, errOut)
-		}
+	for _, be := range storetest.Backends() {
+		b.Run(be.Name, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				env := map[string]string{"WAARBORG_DATA": filepath.Join(b.TempDir(), "data"), "WAARBORG_DB": be.URL(b)}
+				b.StartTimer()
+				if _, errOut, err := runMainEnv(b, env, "", "ingest", "-q", file); err != nil {
+					b.Fatalf("ingest: %v\n%s", err, errOut)
+				}
+			}
+			b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
 	}
-	b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkControls measures `waarborg controls` over the whole log that
+// ingesting WAARBORG_BENCH_FILE makes, on each backend: one pass that
+// re-checks every entry (LM-03) and evaluates every control. The period is
+// the simulator's default year, its tenant acme-foods.
+func BenchmarkControls(b *testing.B) {
+	benchIngested(b, "controls", "--tenant", "acme-foods", "--from", "2026-01-01", "--to", "2027-01-01")
+}
+
+// BenchmarkVerify measures `waarborg verify` over the log that ingesting
+// WAARBORG_BENCH_FILE makes, on each backend.
+func BenchmarkVerify(b *testing.B) {
+	benchIngested(b, "verify")
+}
+
+// benchIngested ingests WAARBORG_BENCH_FILE into each backend, then
+// measures the command args over it.
+func benchIngested(b *testing.B, args ...string) {
+	file := os.Getenv("WAARBORG_BENCH_FILE")
+	if file == "" {
+		b.Skip("set WAARBORG_BENCH_FILE to a JSON Lines file (make bench does)")
+	}
+	lines := countLines(b, file)
+	for _, be := range storetest.Backends() {
+		b.Run(be.Name, func(b *testing.B) {
+			env := map[string]string{"WAARBORG_DATA": filepath.Join(b.TempDir(), "data"), "WAARBORG_DB": be.URL(b)}
+			if _, errOut, err := runMainEnv(b, env, "", "ingest", "-q", file); err != nil {
+				b.Fatalf("ingest: %v\n%s", err, errOut)
+			}
+			for b.Loop() {
+				if out, errOut, err := runMainEnv(b, env, "", args...); err != nil {
+					b.Fatalf("%s: %v\n%s%s", args[0], err, out, errOut)
+				}
+			}
+			b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
 }
 
 func countLines(b *testing.B, file string) int {
@@ -36,26 +83,6 @@ func countLines(b *testing.B, file string) int {
 		}
 	}
 	return n
-}
-
-// BenchmarkVerify measures `waarborg verify` over the log that ingesting
-// WAARBORG_BENCH_FILE makes.
-func BenchmarkVerify(b *testing.B) {
-	file := os.Getenv("WAARBORG_BENCH_FILE")
-	if file == "" {
-		b.Skip("set WAARBORG_BENCH_FILE to a JSON Lines file (make bench does)")
-	}
-	lines := countLines(b, file)
-	dir := filepath.Join(b.TempDir(), "data")
-	if _, errOut, err := runMain(b, "", "ingest", "-q", "--data", dir, file); err != nil {
-		b.Fatalf("ingest: %v\n%s", err, errOut)
-	}
-	for b.Loop() {
-		if out, _, err := runMain(b, "", "verify", "--data", dir); err != nil {
-			b.Fatalf("verify: %v\n%s", err, out)
-		}
-	}
-	b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
 
 // BenchmarkReport measures a Type II report over a year of the data

@@ -14,7 +14,7 @@ import (
 func cmdBundle(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("bundle", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	dir := dataFlag(fs, e)
+	dir := dataFlags(fs, e)
 	ef := declareEvalFlags(fs)
 	out := fs.String("out", "", "the bundle `file` to write, a zip (required)")
 	fs.Usage = func() {
@@ -27,7 +27,7 @@ func cmdBundle(ctx context.Context, e *env, args []string) error {
 		}
 		return errUsage
 	}
-	ev, err := ef.evaluate(ctx, *dir)
+	ev, err := ef.evaluate(ctx, dir)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,7 @@ import (
 func cmdControls(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("controls", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	dir := dataFlag(fs, e)
+	dir := dataFlags(fs, e)
 	ef := declareEvalFlags(fs)
 	asJSON := fs.Bool("json", false, "print the result document of the controls spec")
 	fs.Usage = func() {
@@ -23,7 +23,7 @@ func cmdControls(ctx context.Context, e *env, args []string) error {
 		}
 		return errUsage
 	}
-	ev, err := ef.evaluate(ctx, *dir)
+	ev, err := ef.evaluate(ctx, dir)
 	if err != nil {
 		return err
 	}

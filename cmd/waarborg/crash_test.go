@@ -168,19 +168,20 @@ type child struct {
 	stderr *os.File
 }
 
-func startChild(t *testing.T, bin, dir string) *child {
+func startChild(t *testing.T, bin, dir string, extra ...string) *child {
 	t.Helper()
-	return startServe(t, bin, dir, "127.0.0.1:0")
+	return startServe(t, bin, dir, "127.0.0.1:0", extra...)
 }
 
-// startServe runs `waarborg serve` as a child process on addr.
-func startServe(t *testing.T, bin, dir, addr string) *child {
+// startServe runs `waarborg serve` as a child process on addr, with extra
+// flags.
+func startServe(t *testing.T, bin, dir, addr string, extra ...string) *child {
 	t.Helper()
 	stderr, err := os.CreateTemp(t.TempDir(), "stderr")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--data", dir, "--addr", addr)
+	cmd := exec.Command(bin, append([]string{"serve", "--data", dir, "--addr", addr}, extra...)...)
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

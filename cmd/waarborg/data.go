@@ -7,14 +7,17 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/waarborg/waarborg"
 	"github.com/waarborg/waarborg/assess"
 	"github.com/waarborg/waarborg/ledger"
+	"github.com/waarborg/waarborg/postgres"
 	"github.com/waarborg/waarborg/sqlite"
 )
 
@@ -28,18 +31,29 @@ const (
 	lockFile     = "waarborg.lock"
 )
 
-func dataFlag(fs *flag.FlagSet, e *env) *string {
+// A location is where a command finds its data: the data directory, which
+// always holds the signing key, and the database, which is the SQLite file
+// in the directory unless db names a PostgreSQL database.
+type location struct {
+	dir, db string
+}
+
+// dataFlags declares --data and --db.
+func dataFlags(fs *flag.FlagSet, e *env) *location {
+	loc := &location{}
 	def := e.getenv("WAARBORG_DATA")
 	if def == "" {
 		def = "waarborg-data"
 	}
-	return fs.String("data", def, "data `directory` (env WAARBORG_DATA)")
+	fs.StringVar(&loc.dir, "data", def, "data `directory` (env WAARBORG_DATA): the signing key, and the database unless --db names one")
+	fs.StringVar(&loc.db, "db", e.getenv("WAARBORG_DB"), "PostgreSQL database `url` (postgres://…, env WAARBORG_DB) instead of the SQLite file of the data directory")
+	return loc
 }
 
 // data is an open data directory.
 type data struct {
 	dir        string
-	store      *sqlite.DB
+	store      waarborg.Store
 	ledger     *ledger.Ledger
 	signer     note.Signer
 	verifier   note.Verifier
@@ -60,25 +74,38 @@ func (d *data) Close() error {
 }
 
 // openData opens a data directory, creating it and its key on first use.
-// Only one process appends to a data directory at a time: it holds the lock.
-func openData(ctx context.Context, dir string, logger *slog.Logger) (*data, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+// On SQLite only one process appends to a data directory at a time: it
+// holds the directory's lock. On PostgreSQL any number of processes share
+// the database (and a copy of the directory's keys): the database orders
+// their appends.
+func openData(ctx context.Context, loc *location, logger *slog.Logger) (*data, error) {
+	if err := os.MkdirAll(loc.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	unlock, err := lockDir(filepath.Join(dir, lockFile))
-	if err != nil {
-		return nil, err
+	unlock := func() {}
+	if loc.db == "" {
+		var err error
+		if unlock, err = lockDir(filepath.Join(loc.dir, lockFile)); err != nil {
+			return nil, err
+		}
 	}
-	d, err := openKeys(dir)
+	store, err := openStore(ctx, loc)
 	if err != nil {
 		unlock()
 		return nil, err
 	}
-	d.unlock = unlock
-	if d.store, err = sqlite.Open(ctx, filepath.Join(dir, dbFile)); err != nil {
+	if err := checkSharedKey(ctx, loc, store); err != nil {
+		store.Close()
 		unlock()
 		return nil, err
 	}
+	d, err := openKeys(loc.dir)
+	if err != nil {
+		store.Close()
+		unlock()
+		return nil, err
+	}
+	d.unlock, d.store = unlock, store
 	if err := d.finishRotation(ctx); err != nil {
 		d.store.Close()
 		unlock()
@@ -86,6 +113,51 @@ func openData(ctx context.Context, dir string, logger *slog.Logger) (*data, erro
 	}
 	d.ledger = ledger.Open(ledger.Config{Store: d.store, Signer: d.signer, Deployment: d.deployment, Logger: logger})
 	return d, nil
+}
+
+// openStore opens the location's database: the one switch between stores.
+func openStore(ctx context.Context, loc *location) (waarborg.Store, error) {
+	switch {
+	case loc.db == "":
+		return sqlite.Open(ctx, filepath.Join(loc.dir, dbFile))
+	case isPostgresURL(loc.db):
+		return postgres.Open(ctx, loc.db)
+	default:
+		return nil, fmt.Errorf("--db: want a postgres:// URL, got %q", redact(loc.db))
+	}
+}
+
+// checkSharedKey refuses a new key for a shared database that holds logs
+// already: a node started with an empty data directory would sign with a
+// key of its own, which no auditor knows.
+func checkSharedKey(ctx context.Context, loc *location, s waarborg.Store) error {
+	if loc.db == "" {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(loc.dir, signerFile)); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	tenants, err := s.Tenants(ctx)
+	if err != nil {
+		return err
+	}
+	if len(tenants) > 0 {
+		return fmt.Errorf("%s has no %s, and the database holds logs signed by another key: copy %s and %s from the data directory that signed them",
+			loc.dir, signerFile, signerFile, verifierFile)
+	}
+	return nil
+}
+
+func isPostgresURL(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// redact hides a password in a database URL.
+func redact(db string) string {
+	if u, err := url.Parse(db); err == nil {
+		return u.Redacted()
+	}
+	return "…"
 }
 
 func openKeys(dir string) (*data, error) {

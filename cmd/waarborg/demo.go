@@ -19,6 +19,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	dir := fs.String("data", "", "data `directory` (default: a new temporary one)")
+	db := fs.String("db", e.getenv("WAARBORG_DB"), "PostgreSQL database `url` (env WAARBORG_DB) instead of the data directory's SQLite file")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `address`")
 	days := fs.Int("days", 30, "days of history before today")
 	seed := fs.Int64("seed", 1, "random seed of the plant")
@@ -33,7 +34,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		*dir = tmp
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	d, err := openData(ctx, *dir, logger)
+	d, err := openData(ctx, &location{dir: *dir, db: *db}, logger)
 	if err != nil {
 		return err
 	}

@@ -71,7 +71,7 @@ type evaluation struct {
 
 // evaluate opens the data directory and evaluates the controls; the caller
 // closes e.d.
-func (f *evalFlags) evaluate(ctx context.Context, dir string) (*evaluation, error) {
+func (f *evalFlags) evaluate(ctx context.Context, dir *location) (*evaluation, error) {
 	start, end, cat, err := f.period()
 	if err != nil {
 		return nil, err
@@ -80,7 +80,7 @@ func (f *evalFlags) evaluate(ctx context.Context, dir string) (*evaluation, erro
 }
 
 // evaluate evaluates cat over tenant's period [start, end) with opts.
-func evaluate(ctx context.Context, dir string, cat *controls.Catalog, tenant string, start, end time.Time, opts assess.Options) (*evaluation, error) {
+func evaluate(ctx context.Context, dir *location, cat *controls.Catalog, tenant string, start, end time.Time, opts assess.Options) (*evaluation, error) {
 	d, err := openData(ctx, dir, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, err

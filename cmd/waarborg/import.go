@@ -23,7 +23,7 @@ import (
 func cmdImport(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	dir := dataFlag(fs, e)
+	dir := dataFlags(fs, e)
 	var opts files.Options
 	fs.StringVar(&opts.Tenant, "tenant", "", "the `tenant` the records belong to (required)")
 	format := fs.String("format", "", "the export's `format`: historian-csv, b2mml or erp-csv (required)")
@@ -76,7 +76,7 @@ func cmdImport(ctx context.Context, e *env, args []string) error {
 		}
 		opts.Location = loc
 	}
-	d, err := openData(ctx, *dir, slog.New(slog.DiscardHandler))
+	d, err := openData(ctx, dir, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ const maxLine = 1 << 20
 func cmdIngest(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	dir := dataFlag(fs, e)
+	dir := dataFlags(fs, e)
 	quiet := fs.Bool("q", false, "no progress bar")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: waarborg ingest [--data DIR] FILE... (- for standard input)")
@@ -41,7 +41,7 @@ func cmdIngest(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	d, err := openData(ctx, *dir, slog.New(slog.DiscardHandler))
+	d, err := openData(ctx, dir, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}

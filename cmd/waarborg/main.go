@@ -52,9 +52,13 @@ commands:
   edge     run OT connectors at a plant and forward their records to a central serve
   demo     generate a simulated plant's history, ingest it and serve it
   simulate write a simulated plant's history as JSON Lines (benchmark data)
+  migrate  apply the PostgreSQL schema's migrations (--db URL); every command does on start
   help     show this text
 
-Each command but edge takes --data DIR (default $WAARBORG_DATA or ./waarborg-data).
+Each command but edge takes --data DIR (default $WAARBORG_DATA or ./waarborg-data), the
+directory of the signing key and of the SQLite database, and --db postgres://…
+(default $WAARBORG_DB) to keep the records in PostgreSQL instead, where several
+serve processes may share one database.
 Run 'waarborg <command> -h' for its flags.
 `
 
@@ -83,6 +87,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		"demo":     cmdDemo,
 		"controls": cmdControls,
 		"simulate": cmdSimulate,
+		"migrate":  cmdMigrate,
 		"bundle":   cmdBundle, "verify-bundle": cmdVerifyBundle,
 		"report":  cmdReport,
 		"witness": cmdWitness,

@@ -12,7 +12,7 @@ import (
 func cmdProof(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("proof", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	dir := dataFlag(fs, e)
+	dir := dataFlags(fs, e)
 	tenant := fs.String("tenant", "", "the tenant whose log to prove (required)")
 	id := fs.String("id", "", "prove that the record with this id is in the log")
 	size := fs.Uint64("size", 0, "with --id: prove inclusion in the checkpoint of this size (default: the latest)")
@@ -45,7 +45,7 @@ func cmdProof(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	d, err := openData(ctx, *dir, slog.New(slog.DiscardHandler))
+	d, err := openData(ctx, dir, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}
@@ -70,11 +70,11 @@ func cmdKey(ctx context.Context, e *env, args []string) error {
 	}
 	fs := flag.NewFlagSet("key", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	dir := dataFlag(fs, e)
+	dir := dataFlags(fs, e)
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return errUsage
 	}
-	d, err := openData(ctx, *dir, slog.New(slog.DiscardHandler))
+	d, err := openData(ctx, dir, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ const typeIWindow = 3 // months
 func cmdReport(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	dir := dataFlag(fs, e)
+	dir := dataFlags(fs, e)
 	tenant := fs.String("tenant", "", "the tenant (user entity) reported on (required)")
 	kind := fs.String("type", "2", "1 (design as of --as-of), 2 (operating effectiveness over [--from, --to)) or bridge (since --from)")
 	from := fs.String("from", "", "first day of the period, YYYY-MM-DD (type 2, bridge)")
@@ -124,7 +124,7 @@ func cmdReport(ctx context.Context, e *env, args []string) error {
 
 	stats := report.NewStats(start, end)
 	began := time.Now()
-	ev, err := evaluate(ctx, *dir, cat, *tenant, start, end, assess.Options{Each: stats.Add, Populations: toSample})
+	ev, err := evaluate(ctx, dir, cat, *tenant, start, end, assess.Options{Each: stats.Add, Populations: toSample})
 	if err != nil {
 		return err
 	}

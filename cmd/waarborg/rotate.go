@@ -24,7 +24,7 @@ const nextSuffix = ".next"
 func cmdKeyRotate(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("key rotate", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	dir := dataFlag(fs, e)
+	dir := dataFlags(fs, e)
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: waarborg key rotate [--data DIR]\n\nMakes a new signing key, records the rotation (announced by the old key) in every tenant's log and signs from then on with the new key.")
 		fs.PrintDefaults()
@@ -32,7 +32,7 @@ func cmdKeyRotate(ctx context.Context, e *env, args []string) error {
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return errUsage
 	}
-	d, err := openData(ctx, *dir, slog.New(slog.DiscardHandler))
+	d, err := openData(ctx, dir, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}

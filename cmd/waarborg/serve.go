@@ -26,7 +26,7 @@ const shutdownGrace = 30 * time.Second
 func cmdServe(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	dir := dataFlag(fs, e)
+	dir := dataFlags(fs, e)
 	defAddr := e.getenv("WAARBORG_ADDR")
 	if defAddr == "" {
 		defAddr = "127.0.0.1:8080"
@@ -82,7 +82,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	d, err := openData(ctx, *dir, logger)
+	d, err := openData(ctx, dir, logger)
 	if err != nil {
 		return err
 	}

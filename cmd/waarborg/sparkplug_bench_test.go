@@ -43,7 +43,7 @@ func BenchmarkSparkplugIngest(b *testing.B) {
 		b.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	d, err := openData(b.Context(), b.TempDir(), logger)
+	d, err := openData(b.Context(), &location{dir: b.TempDir()}, logger)
 	if err != nil {
 		b.Fatal(err)
 	}

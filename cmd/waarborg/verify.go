@@ -12,12 +12,12 @@ import (
 func cmdVerify(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	dir := dataFlag(fs, e)
+	dir := dataFlags(fs, e)
 	tenant := fs.String("tenant", "", "verify only this tenant's log")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return errUsage
 	}
-	d, err := openData(ctx, *dir, slog.New(slog.DiscardHandler))
+	d, err := openData(ctx, dir, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}

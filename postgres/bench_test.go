@@ -1,0 +1,61 @@
+package postgres_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/waarborg/waarborg/recordtest"
+	"github.com/waarborg/waarborg/servicetest"
+)
+
+// BenchmarkRawCopy is the baseline of PostgreSQL ingest figures: the
+// records of WAARBORG_BENCH_FILE, already parsed and hashed, copied with
+// COPY into a plain table of one row per record (id unique per tenant,
+// content, hash, receipt time), in committed transactions of 32768 rows,
+// the ledger's largest group commit: what a table of records costs on this
+// server, with no dedup logic, tree or checkpoints.
+func BenchmarkRawCopy(b *testing.B) {
+	file := os.Getenv("WAARBORG_BENCH_FILE")
+	if file == "" {
+		b.Skip("set WAARBORG_BENCH_FILE to a JSON Lines file (make bench does)")
+	}
+	recs := recordtest.MustRead(b, file)
+	ctx := context.Background()
+	for b.Loop() {
+		b.StopTimer()
+		conn, err := pgx.Connect(ctx, servicetest.PostgresSchema(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, `CREATE TABLE records (tenant integer NOT NULL, idx bigint NOT NULL, id text COLLATE "C" NOT NULL,
+			received_at bigint NOT NULL, hash bytea NOT NULL, content bytea NOT NULL, PRIMARY KEY (tenant, idx), UNIQUE (tenant, id))`); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		const batch = 32768
+		row := make([]any, 6)
+		for i := 0; i < len(recs); i += batch {
+			part := recs[i:min(i+batch, len(recs))]
+			err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+				_, err := tx.CopyFrom(ctx, pgx.Identifier{"records"}, []string{"tenant", "idx", "id", "received_at", "hash", "content"},
+					pgx.CopyFromSlice(len(part), func(j int) ([]any, error) {
+						r := part[j]
+						h := r.Hash()
+						row[0], row[1], row[2], row[3], row[4], row[5] = int32(1), int64(i+j), r.ID, int64(1e12), h[:], r.Canonical
+						return row, nil
+					}))
+				return err
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		conn.Close(ctx)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(len(recs))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
