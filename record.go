@@ -187,8 +187,9 @@ func (r *Record) envelope(v *jcs.Value) *RecordError {
 		return &RecordError{ID: r.ID, Field: "time", Rule: RuleFormat, Msg: "must be an RFC 3339 timestamp with an offset"}
 	}
 	r.Time = t
-	if strings.HasPrefix(r.Type, "exception.") && r.Actor == "" {
-		// A workflow action is worth only as much as who took it.
+	if (strings.HasPrefix(r.Type, "exception.") || r.Type == "evidence.access") && r.Actor == "" {
+		// A workflow action, or a look at evidence, is worth only as much
+		// as who took it.
 		return &RecordError{ID: r.ID, Field: "actor", Rule: RuleRequired, Msg: "is required for " + r.Type}
 	}
 	return nil
@@ -335,6 +336,9 @@ var schemas = map[string][]field{
 	"exception.explain":   {req("control", tString), req("subject", tString), req("explanation", tString)},
 	"exception.remediate": {req("control", tString), req("subject", tString), req("remediation", tString)},
 	"exception.accept":    {req("control", tString), req("subject", tString), req("response", tString)},
+	// A person's view or download of evidence (docs/access.md), written by
+	// waarborg serve in the tenant's own log.
+	"evidence.access": {req("action", tString, "view", "download"), req("object", tString), opt("records", tStrings)},
 }
 
 // Types returns the record types of format v1.

@@ -24,7 +24,13 @@ import (
 //go:embed schema.sql
 var schema string
 
-const schemaVersion = 1
+//go:embed users.sql
+var usersSchema string
+
+// migrations[i] takes the schema from version i to i+1.
+var migrations = []string{schema, usersSchema}
+
+const schemaVersion = 2
 
 // DB is a waarborg.Store in one SQLite file.
 type DB struct {
@@ -95,8 +101,10 @@ func (db *DB) migrate(ctx context.Context) error {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, schema); err != nil {
-		return fmt.Errorf("create schema: %w", err)
+	for i := v; i < schemaVersion; i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migrate schema to version %d: %w", i+1, err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return err

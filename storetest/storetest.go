@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) waarborg.Store) {
 		{"Checkpoints", testCheckpoints},
 		{"RollbackKeepsNothing", testRollback},
 		{"Corrections", testCorrections},
+		{"CheckpointPages", testCheckpointPages},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
