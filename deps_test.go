@@ -29,6 +29,8 @@ func TestDependencies(t *testing.T) {
 		mod + "/assess":   append([]string{mod, mod + "/controls", mod + "/ledger"}, merkle...),
 		mod + "/monitor":  {mod, mod + "/controls", mod + "/ledger"},
 		mod + "/bundle":   append([]string{mod, mod + "/controls", mod + "/ledger"}, merkle...),
+		mod + "/auth":     {mod, "golang.org/x/crypto/argon2"},
+		mod + "/access":   append([]string{mod, mod + "/assess", mod + "/controls", mod + "/ledger", mod + "/monitor"}, merkle...),
 	}
 	ioPackages := []string{"database/", "net/", "net", "os", "os/", "io/fs", "syscall", "unsafe"}
 	adapters := map[string]bool{mod + "/sqlite": true, mod + "/postgres": true, mod + "/web": true}
