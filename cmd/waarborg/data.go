@@ -26,6 +26,7 @@ const (
 	signerFile   = "signing.key"
 	verifierFile = "verifier.key"
 	lockFile     = "waarborg.lock"
+	reportsDir   = "reports" // what the reports page generated, one directory a tenant
 )
 
 func dataFlag(fs *flag.FlagSet, e *env) *string {

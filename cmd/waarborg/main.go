@@ -45,7 +45,9 @@ commands:
   controls evaluate the control catalog over a tenant's records for a period
   key      print the verifier key of the checkpoints
   bundle   evaluate a period and write its evidence bundle; verify-bundle checks one offline
-  serve    run the HTTP API
+  serve    run the web UI and the HTTP API
+  user     add and list the people who sign in (user add --role admin: the first admin)
+  token    make, list and revoke API tokens of machines
   demo     generate a simulated plant's history, ingest it and serve it
   simulate write a simulated plant's history as JSON Lines (benchmark data)
   help     show this text
@@ -78,6 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		"controls": cmdControls,
 		"simulate": cmdSimulate,
 		"bundle":   cmdBundle, "verify-bundle": cmdVerifyBundle,
+		"user":  cmdUser,
+		"token": cmdToken,
 	}
 	switch args[0] {
 	case "help", "-h", "--help":

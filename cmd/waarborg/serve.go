@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -33,11 +35,14 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	addr := fs.String("addr", defAddr, "listen `address` (env WAARBORG_ADDR); port 0 picks a free one")
 	maxBody := fs.Int64("max-body", web.DefaultMaxBody, "largest request body in `bytes`; a larger batch is refused whole")
 	monitorFrom := fs.String("monitor-from", "", "start `date` (YYYY-MM-DD, UTC) of the period whose exceptions are monitored (default: January 1 of this year)")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate `file` (PEM; with --tls-key)")
+	tlsKey := fs.String("tls-key", "", "the TLS private key `file` (PEM)")
+	secureCookies := fs.Bool("secure-cookies", false, "mark session cookies Secure on plain HTTP too: behind a proxy that terminates TLS")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: waarborg serve [--data DIR] [--addr HOST:PORT] [--monitor-from YYYY-MM-DD]")
+		fmt.Fprintln(e.stderr, "usage: waarborg serve [--data DIR] [--addr HOST:PORT] [--monitor-from YYYY-MM-DD] [--tls-cert FILE --tls-key FILE]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || (*tlsCert == "") != (*tlsKey == "") {
 		return errUsage
 	}
 	from := monitor.DefaultFrom(time.Now())
@@ -55,25 +60,46 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return serveMonitored(ctx, e, d, *addr, *maxBody, from, logger, nil)
+	return serveData(ctx, e, d, serveConfig{addr: *addr, maxBody: *maxBody, monitorFrom: from,
+		tlsCert: *tlsCert, tlsKey: *tlsKey, secureCookies: *secureCookies}, logger, nil)
 }
 
-// serveData serves an open data directory until ctx ends, then closes it;
-// it monitors exceptions from the first day of this year. ready, if set,
-// runs once the server listens, with its URL.
-func serveData(ctx context.Context, e *env, d *data, addr string, maxBody int64, logger *slog.Logger, ready func(url string)) error {
-	return serveMonitored(ctx, e, d, addr, maxBody, monitor.DefaultFrom(time.Now()), logger, ready)
+// serveConfig is how serveData serves.
+type serveConfig struct {
+	addr            string
+	maxBody         int64
+	monitorFrom     time.Time // zero: January 1 of this year
+	tlsCert, tlsKey string    // both or neither
+	secureCookies   bool
 }
 
-// serveMonitored is serveData with exceptions monitored from monitorFrom.
-func serveMonitored(ctx context.Context, e *env, d *data, addr string, maxBody int64, monitorFrom time.Time, logger *slog.Logger, ready func(url string)) error {
-	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
+// serveData serves an open data directory until ctx ends, then closes it.
+// ready, if set, runs once the server listens, with its URL.
+func serveData(ctx context.Context, e *env, d *data, cfg serveConfig, logger *slog.Logger, ready func(url string)) error {
+	if cfg.monitorFrom.IsZero() {
+		cfg.monitorFrom = monitor.DefaultFrom(time.Now())
+	}
+	var cert tls.Certificate
+	if cfg.tlsCert != "" {
+		var err error
+		if cert, err = tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey); err != nil {
+			return errors.Join(fmt.Errorf("TLS certificate: %w", err), d.Close())
+		}
+	}
+	vkey, err := verifierKeyText(d)
+	if err != nil {
+		return errors.Join(fmt.Errorf("verifier key: %w", err), d.Close())
+	}
+	if users, err := d.store.ListUsers(ctx); err == nil && len(users) == 0 {
+		fmt.Fprintf(e.stderr, "no user can sign in yet: add the first admin with\n  waarborg user add --data %s --name NAME --role admin --tenant '*'\n", d.dir)
+	}
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", cfg.addr)
 	if err != nil {
 		return errors.Join(fmt.Errorf("listen: %w", err), d.Close())
 	}
 
 	// The monitor reads the store: it stops before the data directory closes.
-	mon := monitor.New(monitor.Config{Store: d.store, From: monitorFrom})
+	mon := monitor.New(monitor.Config{Store: d.store, From: cfg.monitorFrom})
 	mctx, stopMonitor := context.WithCancel(ctx)
 	var monitoring sync.WaitGroup
 	monitoring.Go(func() {
@@ -84,14 +110,19 @@ func serveMonitored(ctx context.Context, e *env, d *data, addr string, maxBody i
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := &http.Server{
 		Handler: web.NewServer(web.Deps{
-			Ledger:     d.ledger,
-			Store:      d.store,
-			Verifier:   d.verifier,
-			Deployment: d.deployment,
-			Logger:     logger,
-			Metrics:    reg,
-			MaxBody:    maxBody,
-			Monitor:    mon,
+			Ledger:        d.ledger,
+			Store:         d.store,
+			Users:         d.store,
+			Verifier:      d.verifier,
+			VerifierKey:   vkey,
+			Deployment:    d.deployment,
+			Logger:        logger,
+			Metrics:       reg,
+			MaxBody:       cfg.maxBody,
+			Monitor:       mon,
+			SecureCookies: cfg.secureCookies,
+			Reporter:      d.reporter(),
+			ReportDir:     filepath.Join(d.dir, reportsDir),
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		// Long enough for a full batch over a slow link, short enough that
@@ -102,6 +133,11 @@ func serveMonitored(ctx context.Context, e *env, d *data, addr string, maxBody i
 	}
 
 	url := "http://" + ln.Addr().String()
+	if cfg.tlsCert != "" {
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+		url = "https://" + ln.Addr().String()
+	}
 	logger.Info("listening", "addr", url, "data", d.dir)
 	fmt.Fprintf(e.stdout, "listening on %s\n", url)
 	if ready != nil {
