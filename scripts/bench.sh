@@ -22,6 +22,9 @@ go test -run '^$' -bench '^BenchmarkPostRecords$' -benchtime 5s -count 3 ./web |
 go test -run '^$' -bench '^BenchmarkInclusionProof$' -benchtime 2000x -count 3 -timeout 30m ./ledger | grep ^Bench
 go test -run '^$' -bench '^BenchmarkParseRecord$' -count 3 . | grep ^Bench
 
+echo "== pages: server time per page over the whole year (BenchmarkPages ingests and monitors it first)"
+WAARBORG_BENCH_DAYS=365 go test -run '^$' -bench '^BenchmarkPages$' -benchtime 20x -timeout 60m ./web | grep -E '^(Bench|    bench)'
+
 echo "== the whole year through the binary"
 rm -rf "$dir/data"
 time "$dir/waarborg" ingest -q --data "$dir/data" "$dir/year.jsonl"
