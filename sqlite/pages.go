@@ -25,14 +25,5 @@ func (db *DB) CheckpointsBefore(ctx context.Context, tenant string, before uint6
 	if err != nil {
 		return nil, fmt.Errorf("list checkpoints: %w", err)
 	}
-	defer rows.Close()
-	var cps []waarborg.Checkpoint
-	for rows.Next() {
-		cp, err := scanCheckpoint(rows, tenant)
-		if err != nil {
-			return nil, err
-		}
-		cps = append(cps, *cp)
-	}
-	return cps, rows.Err()
+	return scanCheckpoints(rows, tenant)
 }

@@ -606,6 +606,11 @@ func (db *DB) Checkpoints(ctx context.Context, tenant string) ([]waarborg.Checkp
 	if err != nil {
 		return nil, fmt.Errorf("list checkpoints: %w", err)
 	}
+	return scanCheckpoints(rows, tenant)
+}
+
+// scanCheckpoints reads every row of a checkpoints query and closes it.
+func scanCheckpoints(rows *sql.Rows, tenant string) ([]waarborg.Checkpoint, error) {
 	defer rows.Close()
 	var cps []waarborg.Checkpoint
 	for rows.Next() {

@@ -214,6 +214,12 @@ func doWith(tb testing.TB, c *http.Client, method, url string, body io.Reader) (
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return doRequest(tb, c, req)
+}
+
+// doRequest sends req with c and returns the status and body.
+func doRequest(tb testing.TB, c *http.Client, req *http.Request) (int, []byte) {
+	tb.Helper()
 	resp, err := c.Do(req)
 	if err != nil {
 		tb.Fatal(err)

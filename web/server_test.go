@@ -214,16 +214,7 @@ func (f *fixture) do(tb testing.TB, method, path string, body io.Reader, header 
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := f.client.Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return resp.StatusCode, b
+	return doRequest(tb, f.client, req)
 }
 
 func (f *fixture) post(tb testing.TB, lines ...string) (int, batchResult) {

@@ -436,15 +436,25 @@ type recordData struct {
 	VerifierKey string
 }
 
-func (s *server) recordPage(w http.ResponseWriter, r *http.Request, c *call) {
+// inclusion reads the proof of the record of the path, or answers with
+// the error page.
+func (s *server) inclusion(w http.ResponseWriter, r *http.Request, c *call) (string, *ledger.InclusionProof, bool) {
 	id := r.PathValue("id")
 	if !waarborg.ValidID(id) {
 		s.errorPage(w, r, waarborg.Errorf(waarborg.ENOTFOUND, "no such record"))
-		return
+		return id, nil, false
 	}
 	p, err := c.view.Inclusion(r.Context(), c.tenant, id, 0)
 	if err != nil {
 		s.errorPage(w, r, err)
+		return id, nil, false
+	}
+	return id, p, true
+}
+
+func (s *server) recordPage(w http.ResponseWriter, r *http.Request, c *call) {
+	id, p, ok := s.inclusion(w, r, c)
+	if !ok {
 		return
 	}
 	pd := s.page(r, c, "Record "+id+" · "+c.tenant.Name(), "ledger")
@@ -465,14 +475,8 @@ type verifyData struct {
 // verifier key: for browsers that cannot (no WebCrypto outside a secure
 // context) or people who prefer it.
 func (s *server) verifyPage(w http.ResponseWriter, r *http.Request, c *call) {
-	id := r.PathValue("id")
-	if !waarborg.ValidID(id) {
-		s.errorPage(w, r, waarborg.Errorf(waarborg.ENOTFOUND, "no such record"))
-		return
-	}
-	p, err := c.view.Inclusion(r.Context(), c.tenant, id, 0)
-	if err != nil {
-		s.errorPage(w, r, err)
+	id, p, ok := s.inclusion(w, r, c)
+	if !ok {
 		return
 	}
 	body := &verifyData{Tenant: c.tenant.Name(), Record: s.proofView(c.tenant, id, p), VerifierKey: s.verifierKey}
