@@ -11,7 +11,8 @@ const (
 	EINVALID      = "invalid"
 	ENOTFOUND     = "not_found"
 	ECONFLICT     = "conflict"
-	EUNAUTHORISED = "unauthorised"
+	EUNAUTHORISED = "unauthorised" // who is asking is not known: sign in, or send a token
+	EFORBIDDEN    = "forbidden"    // who is asking may not do this
 	EINTERNAL     = "internal"
 )
 

@@ -187,8 +187,9 @@ func (r *Record) envelope(v *jcs.Value) *RecordError {
 		return &RecordError{ID: r.ID, Field: "time", Rule: RuleFormat, Msg: "must be an RFC 3339 timestamp with an offset"}
 	}
 	r.Time = t
-	if strings.HasPrefix(r.Type, "exception.") && r.Actor == "" {
-		// A workflow action is worth only as much as who took it.
+	if (strings.HasPrefix(r.Type, "exception.") || r.Type == "evidence.access") && r.Actor == "" {
+		// A workflow action, or a look at evidence, is worth only as much
+		// as who took it.
 		return &RecordError{ID: r.ID, Field: "actor", Rule: RuleRequired, Msg: "is required for " + r.Type}
 	}
 	return nil
@@ -340,6 +341,9 @@ var schemas = map[string][]field{
 	// is a signed note by the old key and the new one. A record of this type
 	// that the key in force did not sign introduces nothing.
 	"ledger.key": {req("old_key", tString), req("new_key", tString), req("announcement", tString)},
+	// A person's view or download of evidence (docs/access.md), written by
+	// waarborg serve in the tenant's own log.
+	"evidence.access": {req("action", tString, "view", "download"), req("object", tString), opt("records", tStrings)},
 }
 
 // Types returns the record types of format v1.

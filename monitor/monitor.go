@@ -47,6 +47,22 @@ type Snapshot struct {
 	Entries    uint64      `json:"entries"` // log entries read
 	Evaluated  time.Time   `json:"evaluated"`
 	Exceptions []Exception `json:"exceptions"` // by control, then subject; never nil
+	// Controls is every control's outcome, by id: what the overview of a
+	// tenant shows without evaluating anew.
+	Controls []ControlSummary `json:"controls"`
+}
+
+// A ControlSummary is one control's outcome in a Snapshot: the figures of
+// its controls.ControlResult without the exceptions, which the Snapshot
+// lists with their workflow.
+type ControlSummary struct {
+	ID         string `json:"id"`
+	Objective  string `json:"objective"`
+	Title      string `json:"title"`
+	Automated  bool   `json:"automated"`
+	Population int    `json:"population"`
+	Result     string `json:"result"`
+	Exceptions int    `json:"exceptions"`
 }
 
 // Service keeps every tenant's current exceptions. Its methods are safe for
@@ -175,8 +191,11 @@ func (s *Service) read(ctx context.Context, name string, t *tenant) (int, error)
 
 func (s *Service) publish(name string, t *tenant, now time.Time) {
 	res := t.mon.Evaluate()
-	snap := &Snapshot{Tenant: name, From: res.From, To: res.To, Entries: t.next, Evaluated: now, Exceptions: []Exception{}}
+	snap := &Snapshot{Tenant: name, From: res.From, To: res.To, Entries: t.next, Evaluated: now, Exceptions: []Exception{},
+		Controls: make([]ControlSummary, 0, len(res.Controls))}
 	for _, c := range res.Controls {
+		snap.Controls = append(snap.Controls, ControlSummary{ID: c.ID, Objective: c.Objective, Title: c.Title, Automated: c.Automated,
+			Population: c.Population, Result: c.Result, Exceptions: len(c.Exceptions)})
 		for _, e := range c.Exceptions {
 			snap.Exceptions = append(snap.Exceptions, Exception{Control: c.ID, Exception: e, ExceptionState: t.wf.State(c.ID, e.Subject)})
 		}

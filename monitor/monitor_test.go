@@ -70,6 +70,24 @@ func TestPeriodMovesOn(t *testing.T) {
 		if snap == nil || !snap.From.Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) || !snap.To.Equal(time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC)) {
 			t.Fatalf("snapshot %+v", snap)
 		}
+		// Every control has its figures, which agree with the exceptions.
+		if len(snap.Controls) != 24 {
+			t.Errorf("%d control summaries, want 24", len(snap.Controls))
+		}
+		for _, c := range snap.Controls {
+			n := 0
+			for _, e := range snap.Exceptions {
+				if e.Control == c.ID {
+					n++
+				}
+			}
+			if c.Exceptions != n || (n > 0) != (c.Result == "exceptions") || c.Title == "" || c.Objective == "" {
+				t.Errorf("summary %+v with %d exceptions", c, n)
+			}
+			if c.ID == "LM-03" && c.Population != 1 {
+				t.Errorf("LM-03 population %d, want 1", c.Population)
+			}
+		}
 		weeks := func() int {
 			n := 0
 			for _, e := range m.Snapshot("t").Exceptions {

@@ -23,6 +23,17 @@ func TestStore(t *testing.T) {
 	})
 }
 
+func TestUsers(t *testing.T) {
+	storetest.RunUsers(t, func(t *testing.T) waarborg.Users {
+		db, err := postgres.Open(context.Background(), servicetest.PostgresSchema(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}
+
 // Processes that start at once on a new database apply each migration
 // once; a later Migrate applies nothing.
 func TestMigrateConcurrently(t *testing.T) {

@@ -35,6 +35,8 @@ go test -run '^$' -bench '^BenchmarkParseRecord$' -count 3 . | grep ^Bench
 
 echo "== Sparkplug B end to end: embedded broker, host application, durable ledger"
 go test -run '^$' -bench '^BenchmarkSparkplugIngest$' -benchtime 5x -count 3 ./cmd/waarborg | grep ^Bench
+echo "== pages: server time per page over the whole year (BenchmarkPages ingests and monitors it first)"
+WAARBORG_BENCH_DAYS=365 go test -run '^$' -bench '^BenchmarkPages$' -benchtime 20x -timeout 60m ./web | grep -E '^(Bench|    bench)'
 
 echo "== the whole year through the binary"
 rm -rf "$dir/data"

@@ -23,4 +23,9 @@ go mod tidy -diff
 source scripts/services.sh
 start_services
 echo "== go test"
-go test -count=1 -timeout 15m ./...
+# Test output such as the browser test's screenshots goes to
+# $WAARBORG_ARTIFACTS (default test-output/), one directory a test.
+artifacts=${WAARBORG_ARTIFACTS:-$PWD/test-output}
+mkdir -p "$artifacts"
+go test -count=1 -timeout 15m -artifacts -outputdir "$artifacts" ./...
+echo "== test output (screenshots) in $artifacts"

@@ -22,17 +22,21 @@ import (
 )
 
 // Each schema file takes the database from the version before it to its
-// own: schema.sql makes version 1, schema2.sql adds the cosignatures.
+// own: schema.sql makes version 1, schema2.sql adds the cosignatures,
+// users.sql (version 3) the people who sign in and machines' tokens.
 var (
 	//go:embed schema.sql
 	schema1 string
 	//go:embed schema2.sql
 	schema2 string
+	//go:embed users.sql
+	usersSchema string
 
-	migrations = []string{schema1, schema2}
+	migrations = []string{schema1, schema2, usersSchema}
 )
 
-const schemaVersion = 2
+// schemaVersion is the version this waarborg writes: one per migration.
+var schemaVersion = len(migrations)
 
 // DB is a waarborg.Store in one SQLite file.
 type DB struct {
@@ -105,7 +109,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	defer tx.Rollback()
 	for i := v; i < schemaVersion; i++ {
 		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-			return fmt.Errorf("schema version %d: %w", i+1, err)
+			return fmt.Errorf("migrate schema to version %d: %w", i+1, err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
@@ -685,6 +689,11 @@ func (db *DB) Checkpoints(ctx context.Context, tenant string) ([]waarborg.Checkp
 	if err != nil {
 		return nil, fmt.Errorf("list checkpoints: %w", err)
 	}
+	return scanCheckpoints(rows, tenant)
+}
+
+// scanCheckpoints reads every row of a checkpoints query and closes it.
+func scanCheckpoints(rows *sql.Rows, tenant string) ([]waarborg.Checkpoint, error) {
 	defer rows.Close()
 	var cps []waarborg.Checkpoint
 	for rows.Next() {

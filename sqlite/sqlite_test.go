@@ -23,8 +23,19 @@ func TestStore(t *testing.T) {
 	})
 }
 
-// A database of schema version 1 (before cosignatures) opens, keeps what
-// it holds and takes cosignatures.
+func TestUsers(t *testing.T) {
+	storetest.RunUsers(t, func(t *testing.T) waarborg.Users {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}
+
+// A database of schema version 1 (before cosignatures and users) opens,
+// keeps what it holds, and takes cosignatures and users.
 func TestMigrateFromVersion1(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "v1.db")
@@ -57,5 +68,12 @@ func TestMigrateFromVersion1(t *testing.T) {
 	}
 	if got, err := db.Cosignatures(ctx, "acme", 3); err != nil || len(got) != 1 || !got[0].Time.Equal(c.Time) {
 		t.Errorf("cosignatures after migration: %+v, %v", got, err)
+	}
+	if ts, err := db.Tenants(ctx); err != nil || len(ts) != 1 || ts[0] != "acme" {
+		t.Errorf("tenants after migration: %v, %v", ts, err)
+	}
+	u := &waarborg.User{Name: "adm", Role: waarborg.RoleAdmin, Tenants: []string{"acme"}, Password: "$argon2id$x"}
+	if err := db.AddUser(ctx, u); err != nil {
+		t.Fatalf("add a user after migration: %v", err)
 	}
 }

@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) waarborg.Store) {
 		{"RollbackKeepsNothing", testRollback},
 		{"Corrections", testCorrections},
 		{"Cosignatures", testCosignatures},
+		{"CheckpointPages", testCheckpointPages},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/waarborg/waarborg"
 	"github.com/waarborg/waarborg/connector"
 )
 
@@ -36,10 +36,23 @@ func TestConnectorHealth(t *testing.T) {
 		{Source: "ede/line-2/scada", LastMessage: last, Messages: 10, Records: 4, Gaps: 1},
 		{Source: "ede/line-1/scada"},
 	}}
-	srv := httptest.NewServer(NewServer(Deps{Metrics: prometheus.NewRegistry(), Connectors: []connector.Connector{fc}}))
-	defer srv.Close()
+	f := newFixture(t, 0)
+	deps := f.deps
+	deps.Metrics, deps.Connectors = prometheus.NewRegistry(), []connector.Connector{fc}
+	f.start(t, deps)
+	// Connector health names every tenant's sources: it takes a metrics token.
+	resp, err := f.raw.Get(f.url + "/api/v1/connectors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /api/v1/connectors without a token: %s, want 401", resp.Status)
+	}
 	get := func(path string) string {
-		resp, err := http.Get(srv.URL + path)
+		req, _ := http.NewRequest("GET", f.url+path, nil)
+		req.Header.Set("Authorization", "Bearer "+f.tokens[waarborg.ScopeMetrics])
+		resp, err := f.raw.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

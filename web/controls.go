@@ -5,17 +5,11 @@ import (
 	"time"
 
 	"github.com/waarborg/waarborg"
-	"github.com/waarborg/waarborg/assess"
 )
 
 // getControls answers with the result document of the controls spec for
 // the period [?from=, ?to=) (dates as UTC midnights, or RFC 3339 instants).
-func (s *server) getControls(w http.ResponseWriter, r *http.Request) {
-	tenant, err := tenantValue(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+func (s *server) getControls(w http.ResponseWriter, r *http.Request, c *call) {
 	var bounds [2]time.Time
 	for i, name := range []string{"from", "to"} {
 		t, err := waarborg.ParseBound(r.URL.Query().Get(name))
@@ -25,7 +19,7 @@ func (s *server) getControls(w http.ResponseWriter, r *http.Request) {
 		}
 		bounds[i] = t
 	}
-	res, err := assess.Run(r.Context(), s.assessLog, s.catalog, tenant, bounds[0], bounds[1])
+	res, err := c.view.Assess(r.Context(), c.tenant, s.catalog, bounds[0], bounds[1])
 	if err != nil {
 		s.writeError(w, r, err)
 		return

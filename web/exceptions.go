@@ -17,37 +17,19 @@ const maxActionBody = 1 << 20
 
 // getExceptions answers with the tenant's current exceptions of the
 // monitored period and their workflow, as the last evaluation found them.
-func (s *server) getExceptions(w http.ResponseWriter, r *http.Request) {
-	tenant, err := tenantValue(r)
+func (s *server) getExceptions(w http.ResponseWriter, r *http.Request, c *call) {
+	snap, err := c.view.Snapshot(c.tenant)
 	if err != nil {
 		s.writeError(w, r, err)
-		return
-	}
-	if s.monitor == nil {
-		s.writeError(w, r, waarborg.Errorf(waarborg.ENOTFOUND, "continuous monitoring is off on this server"))
-		return
-	}
-	snap := s.monitor.Snapshot(tenant)
-	if snap == nil {
-		s.writeError(w, r, waarborg.Errorf(waarborg.ENOTFOUND, "no monitored log for tenant %q (yet)", tenant))
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, snap)
 }
 
-// postAction appends a workflow record for an action on an exception and
-// answers with the record once it is durable. Authentication is not there
-// yet: actor is what the client says.
-func (s *server) postAction(w http.ResponseWriter, r *http.Request) {
-	tenant, err := tenantValue(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if s.monitor == nil {
-		s.writeError(w, r, waarborg.Errorf(waarborg.ENOTFOUND, "continuous monitoring is off on this server"))
-		return
-	}
+// postAction appends a workflow record for a signed-in person's action on
+// an exception and answers with the record once it is durable. The actor
+// is the person; a body that names another is refused.
+func (s *server) postAction(w http.ResponseWriter, r *http.Request, c *call) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxActionBody))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); !ok {
@@ -58,10 +40,14 @@ func (s *server) postAction(w http.ResponseWriter, r *http.Request) {
 	}
 	var a monitor.Action
 	if err := json.Unmarshal(body, &a); err != nil {
-		s.writeError(w, r, waarborg.Errorf(waarborg.EINVALID, "body must be {\"action\":…,\"text\":…,\"actor\":…}: %v", err))
+		s.writeError(w, r, waarborg.Errorf(waarborg.EINVALID, "body must be {\"action\":…,\"text\":…}: %v", err))
 		return
 	}
-	rec, err := s.monitor.Act(r.Context(), s.ledger, tenant, r.PathValue("control"), r.PathValue("subject"), a)
+	if p := c.view.Principal(); a.Actor != "" && a.Actor != p.Name() {
+		s.writeError(w, r, waarborg.Errorf(waarborg.EINVALID, "actor is the signed-in person, %s; leave it out", p.Name()))
+		return
+	}
+	rec, err := c.view.Act(r.Context(), c.tenant, r.PathValue("control"), r.PathValue("subject"), a.Action, a.Text)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -4,7 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"net/http/httptest"
+	"io"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -50,9 +51,10 @@ func newMonitored(t *testing.T) *monitored {
 	now := time.Date(2027, 1, 12, 15, 0, 0, 0, time.UTC)
 	mon := monitor.New(monitor.Config{Store: fx.store, From: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), Now: func() time.Time { return now }})
 	reg := prometheus.NewRegistry()
-	srv := httptest.NewServer(NewServer(Deps{Ledger: fx.ledger, Store: fx.store, Monitor: mon, Metrics: reg}))
-	t.Cleanup(srv.Close)
-	m := &monitored{fixture: &fixture{url: srv.URL, client: srv.Client(), ledger: fx.ledger, store: fx.store}, mon: mon, reg: reg}
+	deps := fx.deps
+	deps.Monitor, deps.Metrics = mon, reg
+	fx.start(t, deps)
+	m := &monitored{fixture: fx, mon: mon, reg: reg}
 	m.tick(t)
 	return m
 }
@@ -143,6 +145,11 @@ func TestExceptionWorkflow(t *testing.T) {
 	if open < 1 {
 		t.Fatalf("waarborg_open_exceptions{AC-03} = %v", open)
 	}
+	// The actor of an action is the signed-in person.
+	people := map[string]*http.Client{
+		"m.smit":     m.signIn(t, "m.smit", waarborg.RoleEngineer, "vitafood"),
+		"cfo.jansen": m.signIn(t, "cfo.jansen", waarborg.RoleCompliance, "vitafood"),
+	}
 	steps := []struct {
 		action, text, actor string
 		status              string
@@ -152,8 +159,8 @@ func TestExceptionWorkflow(t *testing.T) {
 		{"accept", "Deviation accepted: approval was given and is documented in ticket 4711.", "cfo.jansen", "accepted", -1},
 	}
 	for i, st := range steps {
-		body, _ := json.Marshal(map[string]string{"action": st.action, "text": st.text, "actor": st.actor})
-		status, out := m.do(t, "POST", "/api/v1/tenants/vitafood/exceptions/AC-03/ag.new", strings.NewReader(string(body)))
+		body, _ := json.Marshal(map[string]string{"action": st.action, "text": st.text})
+		status, out := doWith(t, people[st.actor], "POST", m.url+"/api/v1/tenants/vitafood/exceptions/AC-03/ag.new", strings.NewReader(string(body)))
 		if status != 201 {
 			t.Fatalf("%s: POST = %d %s", st.action, status, out)
 		}
@@ -177,19 +184,52 @@ func TestExceptionWorkflow(t *testing.T) {
 		}
 	}
 
-	for _, tt := range []struct{ name, path, body string }{
-		{"unknown action", "AC-03/ag.new", `{"action":"close","text":"t","actor":"a"}`},
-		{"no actor", "AC-03/ag.new", `{"action":"explain","text":"t"}`},
-		{"no text", "AC-03/ag.new", `{"action":"explain","actor":"a"}`},
-		{"unknown control", "XX-99/ag.new", `{"action":"explain","text":"t","actor":"a"}`},
-		{"not json", "AC-03/ag.new", `explain`},
+	for _, tt := range []struct {
+		name, path, body string
+		status           int
+	}{
+		{"unknown action", "AC-03/ag.new", `{"action":"close","text":"t"}`, 400},
+		{"another actor", "AC-03/ag.new", `{"action":"explain","text":"t","actor":"cfo.jansen"}`, 400},
+		{"no text", "AC-03/ag.new", `{"action":"explain"}`, 400},
+		{"unknown control", "XX-99/ag.new", `{"action":"explain","text":"t"}`, 400},
+		{"not json", "AC-03/ag.new", `explain`, 400},
+		{"an engineer accepts", "AC-03/ag.new", `{"action":"accept","text":"t"}`, 403},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if status, out := m.do(t, "POST", "/api/v1/tenants/vitafood/exceptions/"+tt.path, strings.NewReader(tt.body)); status != 400 {
-				t.Errorf("POST = %d %s, want 400", status, out)
+			if status, out := doWith(t, people["m.smit"], "POST", m.url+"/api/v1/tenants/vitafood/exceptions/"+tt.path, strings.NewReader(tt.body)); status != tt.status {
+				t.Errorf("POST = %d %s, want %d", status, out, tt.status)
 			}
 		})
 	}
+	// A machine cannot act: the actor must be a person.
+	if status, out := m.do(t, "POST", "/api/v1/tenants/vitafood/exceptions/AC-03/ag.new", strings.NewReader(`{"action":"explain","text":"t"}`)); status != 403 {
+		t.Errorf("POST with a read token = %d %s, want 403", status, out)
+	}
+}
+
+// doWith sends a request with client c and returns the status and body.
+func doWith(tb testing.TB, c *http.Client, method, url string, body io.Reader) (int, []byte) {
+	tb.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return doRequest(tb, c, req)
+}
+
+// doRequest sends req with c and returns the status and body.
+func doRequest(tb testing.TB, c *http.Client, req *http.Request) (int, []byte) {
+	tb.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return resp.StatusCode, b
 }
 
 // gaugeValue returns waarborg_open_exceptions{tenant,control}.

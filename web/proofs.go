@@ -11,12 +11,7 @@ import (
 
 // getRecord answers with a record and the proof that it is in the log: the
 // ledger.InclusionProof JSON, against the checkpoint of ?size= or the latest.
-func (s *server) getRecord(w http.ResponseWriter, r *http.Request) {
-	tenant, err := tenantValue(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+func (s *server) getRecord(w http.ResponseWriter, r *http.Request, c *call) {
 	id := r.PathValue("id")
 	if !waarborg.ValidID(id) {
 		s.writeError(w, r, waarborg.Errorf(waarborg.EINVALID, "record id must be 1-128 characters of A-Za-z0-9._:-"))
@@ -27,7 +22,7 @@ func (s *server) getRecord(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	p, err := s.ledger.Inclusion(r.Context(), tenant, id, size)
+	p, err := c.view.Inclusion(r.Context(), c.tenant, id, size)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -46,13 +41,8 @@ type checkpointJSON struct {
 // getCheckpoint answers with a tenant's latest signed checkpoint: as JSON,
 // or as the bare signed note for clients that ask for text/plain (the form
 // tlog witnesses and monitors read).
-func (s *server) getCheckpoint(w http.ResponseWriter, r *http.Request) {
-	tenant, err := tenantValue(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	cp, err := s.store.Checkpoint(r.Context(), tenant, 0)
+func (s *server) getCheckpoint(w http.ResponseWriter, r *http.Request, c *call) {
+	cp, err := c.view.Store().Checkpoint(r.Context(), c.tenant.Name(), 0)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -74,12 +64,7 @@ func (s *server) getCheckpoint(w http.ResponseWriter, r *http.Request) {
 
 // getConsistency answers with the proof that the checkpoint of size ?to=
 // (default: the latest) extends the one of size ?from=.
-func (s *server) getConsistency(w http.ResponseWriter, r *http.Request) {
-	tenant, err := tenantValue(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+func (s *server) getConsistency(w http.ResponseWriter, r *http.Request, c *call) {
 	from, ok, err := queryUint(r, "from")
 	if err == nil && !ok {
 		err = waarborg.Errorf(waarborg.EINVALID, "from is required: the size of the older checkpoint")
@@ -94,14 +79,14 @@ func (s *server) getConsistency(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		cp, err := s.store.Checkpoint(r.Context(), tenant, 0)
+		cp, err := c.view.Store().Checkpoint(r.Context(), c.tenant.Name(), 0)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		to = cp.Size
 	}
-	p, err := s.ledger.Consistency(r.Context(), tenant, from, to)
+	p, err := c.view.Consistency(r.Context(), c.tenant, from, to)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -109,16 +94,8 @@ func (s *server) getConsistency(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, p)
 }
 
-func (s *server) health(w http.ResponseWriter, r *http.Request) {
+func (s *server) health(w http.ResponseWriter, r *http.Request, _ *call) {
 	s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-func tenantValue(r *http.Request) (string, error) {
-	t := r.PathValue("tenant")
-	if !waarborg.ValidTenant(t) {
-		return "", waarborg.Errorf(waarborg.EINVALID, "tenant must be 1-64 characters of a-z0-9-")
-	}
-	return t, nil
 }
 
 // queryUint reads an optional unsigned integer query parameter.

@@ -44,8 +44,9 @@ const (
 
 // postRecords appends a JSON Lines batch. Valid lines are appended in one
 // ledger call, so the answer comes once all of them are durable; bad lines
-// are reported beside them and do not hold them back (records.md).
-func (s *server) postRecords(w http.ResponseWriter, r *http.Request) {
+// are reported beside them and do not hold them back (records.md). A batch
+// with a record of a tenant the token is not granted is refused whole.
+func (s *server) postRecords(w http.ResponseWriter, r *http.Request, c *call) {
 	if r.ContentLength > s.maxBody {
 		s.writeError(w, r, &http.MaxBytesError{Limit: s.maxBody})
 		return
@@ -69,7 +70,7 @@ func (s *server) postRecords(w http.ResponseWriter, r *http.Request) {
 			valid = append(valid, rec)
 		}
 	}
-	appended, err := s.ledger.Append(r.Context(), valid)
+	appended, err := c.view.Append(r.Context(), valid)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

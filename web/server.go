@@ -1,13 +1,19 @@
-// Package web serves waarborg's JSON API over HTTP: record ingestion,
-// inclusion and consistency proofs, checkpoints, health and metrics.
+// Package web serves waarborg over HTTP: the JSON API for machines and the
+// server-rendered pages people use, behind sign-in (sessions for people,
+// API tokens for machines). Every route is listed in routes.go.
 //
-// It imports the domain and the ledger and no store: cmd/waarborg wires it
-// to one. Every route is listed in routes.go.
+// Handlers never hold the store or the ledger: each request gets the
+// caller's access.View, which limits every query to the tenants the caller
+// is granted and records each look at evidence by a person.
+//
+// It imports the domain, access and the engine packages and no store:
+// cmd/waarborg wires it to one.
 package web
 
 import (
 	"encoding/json"
 	"errors"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -16,11 +22,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/waarborg/waarborg"
+	"github.com/waarborg/waarborg/access"
+	"github.com/waarborg/waarborg/assess"
 	"github.com/waarborg/waarborg/ledger"
 
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/waarborg/waarborg/assess"
 	"github.com/waarborg/waarborg/connector"
 	"github.com/waarborg/waarborg/controls"
 	"github.com/waarborg/waarborg/monitor"
@@ -33,9 +40,15 @@ const DefaultMaxBody = 32 << 20
 type Deps struct {
 	Ledger *ledger.Ledger
 	Store  waarborg.Store
-	// Verifier and Deployment let the server re-check logs (controls' LM-03).
-	Verifier   note.Verifier
-	Deployment string
+	// Users are the people who sign in and the machines' tokens. Without
+	// it nobody can sign in and every route but /healthz refuses.
+	Users waarborg.Users
+	// Verifier and Deployment let the server re-check logs (controls' LM-03)
+	// and proofs; VerifierKey is the verifier's key as text, which pages
+	// show and browsers check proofs with.
+	Verifier    note.Verifier
+	VerifierKey string
+	Deployment  string
 	// Catalog is the control catalog in force (nil: controls.Default()).
 	Catalog *controls.Catalog
 	Logger  *slog.Logger // nil: no request logs
@@ -52,33 +65,59 @@ type Deps struct {
 	// over it is refused whole, so a client never has to guess which of
 	// its lines were kept.
 	MaxBody int64
+	// SecureCookies marks session cookies Secure even on plain HTTP, for a
+	// server behind a proxy that terminates TLS; over TLS they always are.
+	SecureCookies bool
+	// Reporter writes reports and bundles for the reports page; ReportDir
+	// keeps them, one directory a tenant. Without them the page lists
+	// nothing and offers nothing to generate.
+	Reporter  Reporter
+	ReportDir string
+	Now       func() time.Time // nil: time.Now
 }
 
 type server struct {
-	ledger     *ledger.Ledger
-	store      waarborg.Store
-	assessLog  assess.Log
-	catalog    *controls.Catalog
-	monitor    *monitor.Service
-	log        *slog.Logger
-	metrics    *metrics
-	maxBody    int64
-	connectors *Connectors
-	mux        *http.ServeMux
+	backend     *access.Backend // handlers reach it only through views
+	users       waarborg.Users
+	verifier    note.Verifier
+	verifierKey string
+	catalog     *controls.Catalog
+	hasMonitor  bool
+	log         *slog.Logger
+	metrics     *metrics
+	maxBody     int64
+	secure      bool
+	now         func() time.Time
+	limiter     *limiter
+	pages       map[string]*template.Template
+	index       *indexes
+	reports     *reports
+	table       []route
+	mux         *http.ServeMux
+	handler     http.Handler // mux behind cross-origin protection
+	connectors  *Connectors
 }
 
-// NewServer returns the HTTP handler of the API. It is safe for concurrent
-// use; a POST of records answers only once the accepted ones are durable.
+// NewServer returns the HTTP handler of the API and the pages. It is safe
+// for concurrent use; a POST of records answers only once the accepted ones
+// are durable.
 func NewServer(deps Deps) http.Handler {
 	s := &server{
-		ledger:    deps.Ledger,
-		store:     deps.Store,
-		assessLog: assess.Log{Store: deps.Store, Ledger: deps.Ledger, Verifier: deps.Verifier, Deployment: deps.Deployment},
-		catalog:   deps.Catalog,
-		monitor:   deps.Monitor,
-		log:       deps.Logger,
-		maxBody:   deps.MaxBody,
-		mux:       http.NewServeMux(),
+		backend: &access.Backend{
+			Store: deps.Store, Ledger: deps.Ledger, Monitor: deps.Monitor, Now: deps.Now,
+			Log: assess.Log{Store: deps.Store, Ledger: deps.Ledger, Verifier: deps.Verifier, Deployment: deps.Deployment},
+		},
+		users:       deps.Users,
+		verifier:    deps.Verifier,
+		verifierKey: deps.VerifierKey,
+		catalog:     deps.Catalog,
+		hasMonitor:  deps.Monitor != nil,
+		log:         deps.Logger,
+		maxBody:     deps.MaxBody,
+		secure:      deps.SecureCookies,
+		now:         deps.Now,
+		index:       newIndexes(),
+		mux:         http.NewServeMux(),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -89,31 +128,47 @@ func NewServer(deps Deps) http.Handler {
 	if s.catalog == nil {
 		s.catalog = controls.Default()
 	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.limiter = newLimiter(s.now)
+	s.reports = newReports(deps.ReportDir, deps.Reporter, s.now, s.log)
+	s.pages = parsePages()
 	reg := deps.Metrics
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
 	s.metrics = newMetrics(reg, deps.Store)
-	if s.monitor != nil {
-		register(reg, &pendingCollector{monitor: s.monitor})
+	if deps.Monitor != nil {
+		register(reg, &pendingCollector{monitor: deps.Monitor})
 	}
 	if len(deps.Connectors) > 0 {
 		s.connectors = NewConnectors(deps.Connectors, nil)
 		reg.MustRegister(ConnectorCollector(deps.Connectors))
 	}
 	s.routes()
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, isAPI(r), waarborg.Errorf(waarborg.EFORBIDDEN, "cross-origin request refused"))
+	}))
+	s.handler = cop.Handler(s.mux)
 	return s
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
-	if _, pattern := s.mux.Handler(r); pattern == "" {
+	if _, pattern := s.mux.Handler(r); pattern == "" && isAPI(r) {
 		// The mux answers unknown paths and methods in plain text; the API
 		// promises JSON errors everywhere.
 		sw.jsonErrors = true
 	}
-	s.mux.ServeHTTP(sw, r)
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	s.handler.ServeHTTP(sw, r)
 
 	if sw.status == 0 {
 		sw.status = http.StatusOK
@@ -125,9 +180,11 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.metrics.requests.WithLabelValues(r.Method, route, strconv.Itoa(sw.status)).Observe(elapsed.Seconds())
 	level := slog.LevelInfo
-	if route == routeHealth || route == routeMetrics {
+	if route == routeHealth || route == routeMetrics || route == routeStatic {
 		level = slog.LevelDebug // probes and scrapes every few seconds drown the rest
 	}
+	// Only the path is logged: never a query or a body, which may hold
+	// what a person typed.
 	s.log.LogAttrs(r.Context(), level, "request",
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
@@ -136,6 +193,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		slog.Int64("bytes", sw.written),
 		slog.Duration("duration", elapsed),
 		slog.String("remote", r.RemoteAddr),
+		slog.String("principal", sw.principal),
 	)
 }
 
@@ -146,6 +204,7 @@ type statusWriter struct {
 	written    int64
 	jsonErrors bool // rewrite the mux's own plain-text errors as JSON
 	dropBody   bool
+	principal  string // who the request was authenticated as, for the log
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -191,6 +250,7 @@ const (
 	codeTooLarge    = "too_large"
 	codeMethod      = "method_not_allowed"
 	codeUnavailable = "unavailable"
+	codeTooMany     = "too_many_requests"
 )
 
 // statusOf maps every error code a response can carry to its HTTP status.
@@ -199,6 +259,8 @@ var statusOf = map[string]int{
 	waarborg.ENOTFOUND:     http.StatusNotFound,
 	waarborg.ECONFLICT:     http.StatusConflict,
 	waarborg.EUNAUTHORISED: http.StatusUnauthorized,
+	waarborg.EFORBIDDEN:    http.StatusForbidden,
+	codeTooMany:            http.StatusTooManyRequests,
 	waarborg.EINTERNAL:     http.StatusInternalServerError,
 	codeTooLarge:           http.StatusRequestEntityTooLarge,
 	codeMethod:             http.StatusMethodNotAllowed,

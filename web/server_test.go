@@ -12,11 +12,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/transparency-dev/merkle/proof"
@@ -24,19 +27,28 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/waarborg/waarborg"
+	"github.com/waarborg/waarborg/auth"
 	"github.com/waarborg/waarborg/ledger"
 	"github.com/waarborg/waarborg/storetest"
 )
 
 // fixture is a server on a real SQLite store and ledger, with a fresh key.
+// Its client authenticates as the API's machines do: a token for ingest,
+// one for reading and one for metrics, each of every tenant, picked by the
+// request's path. Tests of people use signIn.
 type fixture struct {
 	url      string
-	client   *http.Client
+	client   *http.Client // sends the fixture's tokens
+	raw      *http.Client // sends nothing
 	ledger   *ledger.Ledger
 	store    waarborg.Store
-	vkey     string // the verifier key, as an auditor would be given it
+	users    waarborg.Users // the store's
+	vkey     string         // the verifier key, as an auditor would be given it
 	verifier note.Verifier
 	logs     *syncBuffer
+	tokens   map[string]string // by scope
+	deps     Deps
+	srv      *httptest.Server
 }
 
 // newFixture is a server on SQLite.
@@ -74,22 +86,119 @@ func newFixtureOn(tb testing.TB, b storetest.Backend, maxBody int64) *fixture {
 			tb.Error(err)
 		}
 	})
+	users, ok := store.(waarborg.Users)
+	if !ok {
+		tb.Fatalf("the %s store keeps no users", b.Name)
+	}
 	logs := &syncBuffer{}
-	srv := httptest.NewServer(NewServer(Deps{
-		Ledger:     l,
-		Store:      store,
-		Verifier:   verifier,
-		Deployment: "test.example",
-		Logger:     slog.New(slog.NewJSONHandler(logs, nil)),
-		Metrics:    prometheus.NewRegistry(),
-		MaxBody:    maxBody,
-	}))
+	f := &fixture{ledger: l, store: store, users: users, vkey: vkey, verifier: verifier, logs: logs, tokens: map[string]string{}}
+	for _, scope := range []string{waarborg.ScopeIngest, waarborg.ScopeRead, waarborg.ScopeMetrics} {
+		tenant := waarborg.AllTenants
+		if scope == waarborg.ScopeMetrics {
+			tenant = ""
+		}
+		f.tokens[scope] = f.token(tb, scope, tenant)
+	}
+	f.start(tb, Deps{
+		Ledger:      l,
+		Store:       store,
+		Users:       users,
+		Verifier:    verifier,
+		VerifierKey: vkey,
+		Deployment:  "test.example",
+		Logger:      slog.New(slog.NewJSONHandler(logs, nil)),
+		Metrics:     prometheus.NewRegistry(),
+		MaxBody:     maxBody,
+	})
+	return f
+}
+
+// start serves deps, replacing the server the fixture talks to.
+func (f *fixture) start(tb testing.TB, deps Deps) {
+	tb.Helper()
+	f.deps = deps
+	srv := httptest.NewServer(NewServer(deps))
 	tb.Cleanup(srv.Close)
-	client := srv.Client()
+	f.srv, f.url = srv, srv.URL
+	f.raw = srv.Client()
 	// The default of 2 idle connections would make concurrent clients
 	// dial anew for most requests.
-	client.Transport.(*http.Transport).MaxIdleConnsPerHost = 16
-	return &fixture{url: srv.URL, client: client, ledger: l, store: store, vkey: vkey, verifier: verifier, logs: logs}
+	f.raw.Transport.(*http.Transport).MaxIdleConnsPerHost = 16
+	f.client = &http.Client{Transport: &tokenTransport{base: f.raw.Transport, tokens: f.tokens}}
+}
+
+// token makes an API token and returns its secret text.
+func (f *fixture) token(tb testing.TB, scope, tenant string) string {
+	tb.Helper()
+	text, id, digest, err := auth.NewToken()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	t := &waarborg.Token{ID: id, Name: "test " + scope, Tenant: tenant, Scope: scope, Digest: digest, Created: time.Now(), CreatedBy: "test"}
+	if err := t.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.users.AddToken(context.Background(), t); err != nil {
+		tb.Fatal(err)
+	}
+	return text
+}
+
+// user adds a person whose password is "password of " and the name.
+func (f *fixture) user(tb testing.TB, name, role string, tenants ...string) {
+	tb.Helper()
+	hash, err := auth.HashPassword("password of "+name, auth.Cheap)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	u := &waarborg.User{Name: name, Role: role, Tenants: tenants, Password: hash, Created: time.Now()}
+	if err := u.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.users.AddUser(context.Background(), u); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// signIn adds a person and returns a client signed in as them: a browser,
+// with a cookie jar, that does not follow redirects.
+func (f *fixture) signIn(tb testing.TB, name, role string, tenants ...string) *http.Client {
+	tb.Helper()
+	f.user(tb, name, role, tenants...)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Transport: f.raw.Transport, Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.PostForm(f.url+"/login", url.Values{"name": {name}, "password": {"password of " + name}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		tb.Fatalf("sign in as %s: %d", name, resp.StatusCode)
+	}
+	return c
+}
+
+// tokenTransport adds the fixture's token for the request's path, unless
+// the request has an Authorization header already.
+type tokenTransport struct {
+	base   http.RoundTripper
+	tokens map[string]string
+}
+
+func (t *tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if _, ok := r.Header["Authorization"]; !ok {
+		scope := waarborg.ScopeRead
+		switch {
+		case r.URL.Path == "/metrics":
+			scope = waarborg.ScopeMetrics
+		case r.Method == "POST" && r.URL.Path == "/api/v1/records":
+			scope = waarborg.ScopeIngest
+		}
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+t.tokens[scope])
+	}
+	return t.base.RoundTrip(r)
 }
 
 type syncBuffer struct {
@@ -118,16 +227,7 @@ func (f *fixture) do(tb testing.TB, method, path string, body io.Reader, header 
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := f.client.Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return resp.StatusCode, b
+	return doRequest(tb, f.client, req)
 }
 
 func (f *fixture) post(tb testing.TB, lines ...string) (int, batchResult) {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime/debug"
 
 	"github.com/waarborg/waarborg/bundle"
@@ -32,29 +30,11 @@ func cmdBundle(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer ev.d.Close()
-	// Written beside the target and renamed, so that a failed run never
-	// leaves a bundle that looks whole.
-	f, err := os.CreateTemp(filepath.Dir(*out), ".bundle-*.zip")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	_, err = bundle.Write(ctx, f, bundle.Input{
+	err = writeBundle(ctx, *out, bundle.Input{
 		Store: ev.d.store, Ledger: ev.d.ledger, Tenant: ev.tenant, From: ev.start, To: ev.end,
 		Version: version(), Catalog: ev.catalog, Result: ev.result,
 	})
 	if err != nil {
-		f.Close()
-		return userError(err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), *out); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "wrote %s\n", *out)

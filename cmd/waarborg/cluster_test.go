@@ -60,7 +60,7 @@ func TestCluster(t *testing.T) {
 		wg          sync.WaitGroup
 		stop        = make(chan struct{})
 	)
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+	client := tokenClient(t, dir, &http.Transport{MaxIdleConnsPerHost: clients}, "--db", db)
 	for c := range clients {
 		wg.Go(func() {
 			node := c % nodes

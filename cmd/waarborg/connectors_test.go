@@ -105,9 +105,9 @@ func (n *edgeNode) temp(i int) {
 		Datatype: sparkplug.TypeDouble, Value: sparkplug.ValueDouble, Double: 180 + float64(i)/10})
 }
 
-func getJSON(t *testing.T, url string, v any) int {
+func getJSON(t *testing.T, c *http.Client, url string, v any) int {
 	t.Helper()
-	resp, err := http.Get(url)
+	resp, err := c.Get(url)
 	if err != nil {
 		return 0
 	}
@@ -123,7 +123,7 @@ func getJSON(t *testing.T, url string, v any) int {
 
 // leafIndexes waits until central holds every id and returns their leaf
 // indexes.
-func leafIndexes(t *testing.T, central string, ids []string, within time.Duration) []uint64 {
+func leafIndexes(t *testing.T, c *http.Client, central string, ids []string, within time.Duration) []uint64 {
 	t.Helper()
 	out := make([]uint64, len(ids))
 	deadline := time.Now().Add(within)
@@ -132,7 +132,7 @@ func leafIndexes(t *testing.T, central string, ids []string, within time.Duratio
 			var p struct {
 				LeafIndex uint64 `json:"leaf_index"`
 			}
-			if getJSON(t, central+"/api/v1/tenants/acme-foods/records/"+id, &p) == 200 {
+			if getJSON(t, c, central+"/api/v1/tenants/acme-foods/records/"+id, &p) == 200 {
 				out[i] = p.LeafIndex
 				break
 			}
@@ -165,8 +165,10 @@ func TestServeEmbeddedBroker(t *testing.T) {
 	stdout := &lineWriter{lines: make(chan string, 16)}
 	var stderr bytes.Buffer
 	done := make(chan error, 1)
+	data := t.TempDir()
+	client := tokenClient(t, data, nil)
 	go func() {
-		done <- run(ctx, []string{"serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--mqtt-listen", mqttAddr,
+		done <- run(ctx, []string{"serve", "--data", data, "--addr", "127.0.0.1:0", "--mqtt-listen", mqttAddr,
 			"--connectors", conns}, func(string) string { return "" }, nil, stdout, &stderr)
 	}()
 	url := listenURL(t, stdout.lines)
@@ -196,7 +198,7 @@ func TestServeEmbeddedBroker(t *testing.T) {
 	}
 	node.seq++ // a lost message
 	node.temp(6)
-	leafIndexes(t, url, node.want, 20*time.Second)
+	leafIndexes(t, client, url, node.want, 20*time.Second)
 
 	var health struct {
 		Connectors []struct {
@@ -208,7 +210,7 @@ func TestServeEmbeddedBroker(t *testing.T) {
 			}
 		}
 	}
-	getJSON(t, url+"/api/v1/connectors", &health)
+	getJSON(t, client, url+"/api/v1/connectors", &health)
 	if len(health.Connectors) != 1 || health.Connectors[0].Name != "plant-mqtt" || len(health.Connectors[0].Sources) != 1 ||
 		health.Connectors[0].Sources[0].Gaps != 1 || health.Connectors[0].Sources[0].Messages != 9 {
 		t.Errorf("connectors = %+v", health)

@@ -51,6 +51,46 @@ func postBatch(client *http.Client, url string, lines []string) (int, *postResul
 	return resp.StatusCode, &res, nil
 }
 
+// tokenClient returns a client that authenticates as the API's machines
+// do, with tokens made in dir by `waarborg token add`: an ingest token for
+// POST /api/v1/records, a metrics token for /metrics and connector health,
+// a read token else.
+// extra flags go to `token add`, such as --db URL.
+func tokenClient(t *testing.T, dir string, base http.RoundTripper, extra ...string) *http.Client {
+	t.Helper()
+	tokens := map[string]string{}
+	for scope, tenant := range map[string]string{"ingest": "*", "read": "*", "metrics": ""} {
+		args := append([]string{"token", "add", "--data", dir, "--scope", scope, "--name", "test " + scope}, extra...)
+		if tenant != "" {
+			args = append(args, "--tenant", tenant)
+		}
+		out, errOut, err := runMain(t, "", args...)
+		if err != nil {
+			t.Fatalf("token add: %v\n%s", err, errOut)
+		}
+		tokens[scope] = strings.TrimSpace(out)
+	}
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &http.Client{Timeout: 30 * time.Second, Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
+		scope := "read"
+		switch {
+		case r.URL.Path == "/metrics" || r.URL.Path == "/api/v1/connectors":
+			scope = "metrics"
+		case r.Method == "POST" && r.URL.Path == "/api/v1/records":
+			scope = "ingest"
+		}
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+tokens[scope])
+		return base.RoundTrip(r)
+	})}
+}
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
 // lineWriter hands the lines written to it to a channel, dropping any the
 // reader has no room for.
 type lineWriter struct {
@@ -117,7 +157,7 @@ func TestServe(t *testing.T) {
 			}()
 			url := listenURL(t, stdout.lines)
 
-			client := &http.Client{Timeout: 30 * time.Second}
+			client := tokenClient(t, dir, nil)
 			status, res, err := postBatch(client, url, []string{sampleRecord("acme", "s-1", 1), sampleRecord("acme", "s-2", 2)})
 			if err != nil || status != 200 || res.Accepted != 2 {
 				t.Fatalf("POST: %d %+v %v", status, res, err)
@@ -250,10 +290,7 @@ func TestCrash(t *testing.T) {
 		wg    sync.WaitGroup
 		stop  = make(chan struct{})
 	)
-	client := &http.Client{
-		Timeout:   30 * time.Second,
-		Transport: &http.Transport{MaxIdleConnsPerHost: clients},
-	}
+	client := tokenClient(t, dir, &http.Transport{MaxIdleConnsPerHost: clients})
 	for c := range clients {
 		tenant := []string{"acme", "beta"}[c%2]
 		wg.Go(func() {

@@ -29,6 +29,7 @@ const (
 	signerFile   = "signing.key"
 	verifierFile = "verifier.key"
 	lockFile     = "waarborg.lock"
+	reportsDir   = "reports" // what the reports page generated, one directory a tenant
 )
 
 // A location is where a command finds its data: the data directory, which
@@ -54,6 +55,7 @@ func dataFlags(fs *flag.FlagSet, e *env) *location {
 type data struct {
 	dir        string
 	store      waarborg.Store
+	users      waarborg.Users // the store's users, nil when it keeps none
 	ledger     *ledger.Ledger
 	signer     note.Signer
 	verifier   note.Verifier
@@ -106,6 +108,7 @@ func openData(ctx context.Context, loc *location, logger *slog.Logger) (*data, e
 		return nil, err
 	}
 	d.unlock, d.store = unlock, store
+	d.users, _ = store.(waarborg.Users)
 	if err := d.finishRotation(ctx); err != nil {
 		d.store.Close()
 		unlock()

@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/waarborg/waarborg"
+	"github.com/waarborg/waarborg/auth"
 	"github.com/waarborg/waarborg/sim"
 	"github.com/waarborg/waarborg/web"
 )
@@ -65,16 +68,21 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "ingested %d records in %.1fs\n", app.n, time.Since(start).Seconds())
 
+	logins, err := demoUsers(ctx, d, cfg.Tenant)
+	if err != nil {
+		d.Close()
+		return err
+	}
 	live := sim.NewLive(cfg, time.Now())
 	ready := func(url string) {
 		key, _ := verifierKeyText(d)
 		fmt.Fprintf(e.stdout, `
-waarborg demo is running; the plant keeps producing. Try:
-  curl %[1]s/api/v1/tenants/acme-foods/checkpoint
-  curl %[1]s/metrics
+waarborg demo is running; the plant keeps producing. Sign in at %[1]s/ as
+  %[3]s
 verifier key: %[2]s
+The API takes tokens: waarborg token add --data %[4]s --scope read --tenant %[5]s --name curl
 Stop with Ctrl-C.
-`, url, key)
+`, url, key, strings.Join(logins, "\n  "), *dir, cfg.Tenant)
 		go func() {
 			t := time.NewTicker(time.Second)
 			defer t.Stop()
@@ -94,7 +102,58 @@ Stop with Ctrl-C.
 			}
 		}()
 	}
-	return serveData(ctx, e, d, *addr, web.DefaultMaxBody, logger, ready)
+	// Exceptions are monitored over the simulated days, not the months of
+	// the year before the plant's history begins.
+	return serveData(ctx, e, d, serveConfig{addr: *addr, maxBody: web.DefaultMaxBody, monitorFrom: cfg.From}, logger, ready)
+}
+
+// demoUsers adds the demo's admin (of every tenant) and auditor (of the
+// demo tenant, read-only) with new random passwords, and returns their
+// logins as lines to print.
+func demoUsers(ctx context.Context, d *data, tenant string) ([]string, error) {
+	users := []struct {
+		name, role, tenant, what string
+	}{
+		{"demo-admin", waarborg.RoleAdmin, waarborg.AllTenants, "admin of every tenant"},
+		{"demo-auditor", waarborg.RoleAuditor, tenant, "auditor of " + tenant + ", read-only"},
+	}
+	var logins []string
+	for _, du := range users {
+		password, err := demoPassword()
+		if err != nil {
+			return nil, err
+		}
+		hash, err := auth.HashPassword(password, auth.Default)
+		if err != nil {
+			return nil, err
+		}
+		u := &waarborg.User{Name: du.name, Role: du.role, Tenants: []string{du.tenant}, Password: hash, Created: time.Now().UTC()}
+		if err := d.users.AddUser(ctx, u); err != nil {
+			return nil, err
+		}
+		logins = append(logins, fmt.Sprintf("%-13s password %s   (%s)", du.name, password, du.what))
+	}
+	return logins, nil
+}
+
+// demoPassword returns 16 random characters that read unambiguously.
+func demoPassword() (string, error) {
+	const alphabet = "abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRSTUVWXYZ23456789"
+	out := make([]byte, 0, 16)
+	var b [32]byte
+	for len(out) < 16 {
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", err
+		}
+		for _, c := range b {
+			// Only bytes below a multiple of the alphabet's size, so that
+			// every character is equally likely.
+			if int(c) < 256-256%len(alphabet) && len(out) < 16 {
+				out = append(out, alphabet[int(c)%len(alphabet)])
+			}
+		}
+	}
+	return string(out), nil
 }
 
 // appender batches simulated lines into the ledger.

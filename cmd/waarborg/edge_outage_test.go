@@ -40,6 +40,12 @@ func TestEdgeThroughCentralOutage(t *testing.T) {
 			c.cmd.Wait()
 		}
 	}
+	client := tokenClient(t, data, nil)
+	out, errOut, err := runMain(t, "", "token", "add", "--data", data, "--scope", "ingest", "--tenant", "acme-foods", "--name", "ede edge")
+	if err != nil {
+		t.Fatalf("token add: %v\n%s", err, errOut)
+	}
+	edgeToken := strings.TrimSpace(out)
 	stopCentral := startCentral()
 
 	conns := writeConnectors(t, "tcp://"+broker.Addr().String())
@@ -49,7 +55,7 @@ func TestEdgeThroughCentralOutage(t *testing.T) {
 	edgeDone := make(chan error, 1)
 	var edgeErr bytes.Buffer
 	getenv := func(k string) string {
-		return map[string]string{"WAARBORG_INGEST_TOKEN": "tok-edge"}[k]
+		return map[string]string{"WAARBORG_INGEST_TOKEN": edgeToken}[k]
 	}
 	go func() {
 		edgeDone <- run(ctx, []string{"edge", "--connectors", conns, "--central", central, "--queue", t.TempDir(),
@@ -91,7 +97,7 @@ func TestEdgeThroughCentralOutage(t *testing.T) {
 	defer func() { stopCentral() }()
 	steady(30)
 
-	idx := leafIndexes(t, central, node.want, 90*time.Second)
+	idx := leafIndexes(t, client, central, node.want, 90*time.Second)
 	if len(idx) != 121 {
 		t.Fatalf("%d records, want 121", len(idx))
 	}
@@ -105,7 +111,7 @@ func TestEdgeThroughCentralOutage(t *testing.T) {
 		TreeSize uint64 `json:"tree_size"`
 	}
 	deadline = time.Now().Add(10 * time.Second)
-	for getJSON(t, central+"/api/v1/tenants/acme-foods/checkpoint", &cp); cp.TreeSize != 121; getJSON(t, central+"/api/v1/tenants/acme-foods/checkpoint", &cp) {
+	for getJSON(t, client, central+"/api/v1/tenants/acme-foods/checkpoint", &cp); cp.TreeSize != 121; getJSON(t, client, central+"/api/v1/tenants/acme-foods/checkpoint", &cp) {
 		if cp.TreeSize > 121 || time.Now().After(deadline) {
 			t.Fatalf("the log holds %d entries, want 121", cp.TreeSize)
 		}

@@ -47,9 +47,11 @@ commands:
   key      print the verifier key of the checkpoints
   bundle   evaluate a period and write its evidence bundle; verify-bundle checks one offline
   report   write a Type I or Type II report (HTML, PDF, OSCAL) with its bundle, or a bridge letter
-  serve    run the HTTP API, OT connectors and an embedded MQTT broker; submit checkpoints to witnesses
+  serve    run the web UI, the HTTP API, OT connectors and an embedded MQTT broker; submit checkpoints to witnesses
   witness  run a witness that cosigns a deployment's checkpoints and refuses rewrites
   edge     run OT connectors at a plant and forward their records to a central serve
+  user     add and list the people who sign in (user add --role admin: the first admin)
+  token    make, list and revoke API tokens of machines
   demo     generate a simulated plant's history, ingest it and serve it
   simulate write a simulated plant's history as JSON Lines (benchmark data)
   migrate  apply the PostgreSQL schema's migrations (--db URL); every command does on start
@@ -91,6 +93,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		"bundle":   cmdBundle, "verify-bundle": cmdVerifyBundle,
 		"report":  cmdReport,
 		"witness": cmdWitness,
+		"user":  cmdUser,
+		"token": cmdToken,
 	}
 	switch args[0] {
 	case "help", "-h", "--help":

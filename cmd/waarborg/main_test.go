@@ -321,3 +321,64 @@ func TestBundleVerifies(t *testing.T) {
 		t.Errorf("verify-bundle of a changed bundle: %v, want a failure naming h150\n%s%s", err, out, errOut)
 	}
 }
+
+// Users and tokens are managed from the command line: the password comes
+// on stdin (or a terminal), never in a flag, and is never printed.
+func TestUserAndTokenCommands(t *testing.T) {
+	dir := t.TempDir()
+	const password = "a good long passphrase"
+	out, errOut, err := runMain(t, password+"\n", "user", "add", "--data", dir, "--name", "adm", "--role", "admin", "--tenant", "*")
+	if err != nil || !strings.Contains(out, "added adm (admin)") {
+		t.Fatalf("user add: %v\n%s%s", err, out, errOut)
+	}
+	for _, tt := range []struct {
+		name, stdin string
+		args        []string
+		want        string
+	}{
+		{"taken name", password, []string{"--name", "adm", "--role", "admin", "--tenant", "acme"}, "exists already"},
+		{"short password", "short", []string{"--name", "bob", "--role", "engineer", "--tenant", "acme"}, "at least 12 characters"},
+		{"unknown role", password, []string{"--name", "bob", "--role", "root", "--tenant", "acme"}, "role \"root\""},
+		{"auditor of two", password, []string{"--name", "bob", "--role", "auditor", "--tenant", "acme,beta"}, "exactly one tenant"},
+		{"no tenant", password, []string{"--name", "bob", "--role", "engineer"}, "at least one tenant"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, err := runMain(t, tt.stdin+"\n", append([]string{"user", "add", "--data", dir}, tt.args...)...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err %v, want %q\n%s%s", err, tt.want, out, errOut)
+			}
+			if strings.Contains(out+errOut+fmt.Sprint(err), tt.stdin) {
+				t.Error("the password is printed")
+			}
+		})
+	}
+	if _, _, err := runMain(t, password+"\n", "user", "add", "--data", dir, "--name", "aud", "--role", "auditor", "--tenant", "acme"); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = runMain(t, "", "user", "list", "--data", dir)
+	if err != nil || !strings.Contains(out, "adm   admin    *") || !strings.Contains(out, "aud   auditor  acme") || strings.Contains(out, "argon2") {
+		t.Errorf("user list: %v\n%s", err, out)
+	}
+	if out, _, err := runMain(t, "another good passphrase\n", "user", "passwd", "--data", dir, "--name", "aud"); err != nil || !strings.Contains(out, "ended their sessions") {
+		t.Errorf("user passwd: %v %s", err, out)
+	}
+
+	out, errOut, err = runMain(t, "", "token", "add", "--data", dir, "--name", "ede feed", "--scope", "ingest", "--tenant", "acme")
+	token := strings.TrimSpace(out)
+	if err != nil || !strings.HasPrefix(token, "wbt_") || !strings.Contains(errOut, "not shown again") {
+		t.Fatalf("token add: %v\n%s%s", err, out, errOut)
+	}
+	id := strings.Split(token, "_")[1]
+	if out, _, err := runMain(t, "", "token", "list", "--data", dir); err != nil || !strings.Contains(out, id) || strings.Contains(out, token) {
+		t.Errorf("token list: %v\n%s", err, out)
+	}
+	if _, _, err := runMain(t, "", "token", "add", "--data", dir, "--name", "x", "--scope", "metrics", "--tenant", "acme"); err == nil {
+		t.Error("a metrics token with a tenant")
+	}
+	if out, _, err := runMain(t, "", "token", "revoke", "--data", dir, "--id", id); err != nil || !strings.Contains(out, "revoked") {
+		t.Errorf("token revoke: %v %s", err, out)
+	}
+	if _, _, err := runMain(t, "", "token", "revoke", "--data", dir, "--id", id); err == nil {
+		t.Error("revoking twice succeeded")
+	}
+}

@@ -19,7 +19,7 @@ import (
 // outwardFlags are serve's flags for what leaves waarborg's hands: the
 // witnesses that cosign each tenant's checkpoints and the daily export.
 type outwardFlags struct {
-	witnesses listFlag
+	witnesses repeatedFlag
 	file      *string
 	every     *time.Duration
 	exportDir *string

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -34,6 +36,9 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	addr := fs.String("addr", defAddr, "listen `address` (env WAARBORG_ADDR); port 0 picks a free one")
 	maxBody := fs.Int64("max-body", web.DefaultMaxBody, "largest request body in `bytes`; a larger batch is refused whole")
 	monitorFrom := fs.String("monitor-from", "", "start `date` (YYYY-MM-DD, UTC) of the period whose exceptions are monitored (default: January 1 of this year)")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate `file` (PEM; with --tls-key)")
+	tlsKey := fs.String("tls-key", "", "the TLS private key `file` (PEM)")
+	secureCookies := fs.Bool("secure-cookies", false, "mark session cookies Secure on plain HTTP too: behind a proxy that terminates TLS")
 	of := declareOutwardFlags(fs)
 	connectorsPath := fs.String("connectors", "", "run the OT connectors listed in this JSON `file`, appending their records to the ledger")
 	mq := &mqttFlags{
@@ -43,10 +48,11 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		key:    fs.String("mqtt-tls-key", "", "TLS key `file` of the embedded broker"),
 	}
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: waarborg serve [--data DIR] [--addr HOST:PORT] [--monitor-from YYYY-MM-DD] [--witness 'URL KEY [TENANT...]' ...] [--export-dir DIR] [--export-url URL] [--connectors FILE] [--mqtt-listen HOST:PORT]")
+		fmt.Fprintln(e.stderr, "usage: waarborg serve [--data DIR] [--db URL] [--addr HOST:PORT] [--monitor-from YYYY-MM-DD] [--tls-cert FILE --tls-key FILE]\n"+
+			"                      [--witness 'URL KEY [TENANT...]' ...] [--export-dir DIR] [--export-url URL] [--connectors FILE] [--mqtt-listen HOST:PORT]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || (*tlsCert == "") != (*tlsKey == "") {
 		return errUsage
 	}
 	from := monitor.DefaultFrom(time.Now())
@@ -86,42 +92,49 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return serveWith(ctx, e, d, serveOptions{addr: *addr, maxBody: *maxBody, monitorFrom: from, out: out, connectors: conns}, logger, nil)
+	return serveData(ctx, e, d, serveConfig{addr: *addr, maxBody: *maxBody, monitorFrom: from,
+		tlsCert: *tlsCert, tlsKey: *tlsKey, secureCookies: *secureCookies, out: out, connectors: conns}, logger, nil)
 }
 
-// serveOptions are what serve runs beside the API.
-type serveOptions struct {
-	addr        string
-	maxBody     int64
-	monitorFrom time.Time
-	out         *outward // where checkpoints go out (nil: nowhere)
-	connectors  []connector.Connector
+// serveConfig is how serveData serves, and what it runs beside the API.
+type serveConfig struct {
+	addr            string
+	maxBody         int64
+	monitorFrom     time.Time // zero: January 1 of this year
+	tlsCert, tlsKey string    // both or neither
+	secureCookies   bool
+	out             *outward // where checkpoints go out (nil: nowhere)
+	connectors      []connector.Connector
 }
 
-// serveData serves an open data directory until ctx ends, then closes it;
-// it monitors exceptions from the first day of this year. ready, if set,
-// runs once the server listens, with its URL.
-func serveData(ctx context.Context, e *env, d *data, addr string, maxBody int64, logger *slog.Logger, ready func(url string)) error {
-	return serveMonitored(ctx, e, d, addr, maxBody, monitor.DefaultFrom(time.Now()), nil, logger, ready)
-}
-
-// serveMonitored is serveData with exceptions monitored from monitorFrom,
-// and checkpoints sent out as out says (nil: nowhere).
-func serveMonitored(ctx context.Context, e *env, d *data, addr string, maxBody int64, monitorFrom time.Time, out *outward, logger *slog.Logger, ready func(url string)) error {
-	return serveWith(ctx, e, d, serveOptions{addr: addr, maxBody: maxBody, monitorFrom: monitorFrom, out: out}, logger, ready)
-}
-
-// serveWith serves an open data directory until ctx ends, running the
-// monitor, the witnesses and exports, and the connectors beside the API.
-func serveWith(ctx context.Context, e *env, d *data, o serveOptions, logger *slog.Logger, ready func(url string)) error {
-	addr, maxBody, monitorFrom, out := o.addr, o.maxBody, o.monitorFrom, o.out
-	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
+// serveData serves an open data directory until ctx ends, then closes it:
+// the API and pages, the monitor, the witnesses and exports, and the
+// connectors. ready, if set, runs once the server listens, with its URL.
+func serveData(ctx context.Context, e *env, d *data, cfg serveConfig, logger *slog.Logger, ready func(url string)) error {
+	if cfg.monitorFrom.IsZero() {
+		cfg.monitorFrom = monitor.DefaultFrom(time.Now())
+	}
+	var cert tls.Certificate
+	if cfg.tlsCert != "" {
+		var err error
+		if cert, err = tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey); err != nil {
+			return errors.Join(fmt.Errorf("TLS certificate: %w", err), d.Close())
+		}
+	}
+	vkey, err := verifierKeyText(d)
+	if err != nil {
+		return errors.Join(fmt.Errorf("verifier key: %w", err), d.Close())
+	}
+	if users, err := d.users.ListUsers(ctx); err == nil && len(users) == 0 {
+		fmt.Fprintf(e.stderr, "no user can sign in yet: add the first admin with\n  waarborg user add --data %s --name NAME --role admin --tenant '*'\n", d.dir)
+	}
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", cfg.addr)
 	if err != nil {
 		return errors.Join(fmt.Errorf("listen: %w", err), d.Close())
 	}
 
 	// The monitor reads the store: it stops before the data directory closes.
-	mon := monitor.New(monitor.Config{Store: d.store, From: monitorFrom})
+	mon := monitor.New(monitor.Config{Store: d.store, From: cfg.monitorFrom})
 	mctx, stopMonitor := context.WithCancel(ctx)
 	var monitoring sync.WaitGroup
 	monitoring.Go(func() {
@@ -131,18 +144,23 @@ func serveWith(ctx context.Context, e *env, d *data, o serveOptions, logger *slo
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Witnesses and exports read the store and the ledger: they stop with the monitor.
-	out.start(mctx, &monitoring, d, reg, logger)
+	cfg.out.start(mctx, &monitoring, d, reg, logger)
 	srv := &http.Server{
 		Handler: web.NewServer(web.Deps{
-			Ledger:     d.ledger,
-			Store:      d.store,
-			Verifier:   d.verifier,
-			Deployment: d.deployment,
-			Logger:     logger,
-			Metrics:    reg,
-			MaxBody:    maxBody,
-			Monitor:    mon,
-			Connectors: o.connectors,
+			Ledger:        d.ledger,
+			Store:         d.store,
+			Users:         d.users,
+			Verifier:      d.verifier,
+			VerifierKey:   vkey,
+			Deployment:    d.deployment,
+			Logger:        logger,
+			Metrics:       reg,
+			MaxBody:       cfg.maxBody,
+			Monitor:       mon,
+			SecureCookies: cfg.secureCookies,
+			Reporter:      d.reporter(),
+			ReportDir:     filepath.Join(d.dir, reportsDir),
+			Connectors:    cfg.connectors,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		// Long enough for a full batch over a slow link, short enough that
@@ -153,6 +171,11 @@ func serveWith(ctx context.Context, e *env, d *data, o serveOptions, logger *slo
 	}
 
 	url := "http://" + ln.Addr().String()
+	if cfg.tlsCert != "" {
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+		url = "https://" + ln.Addr().String()
+	}
 	logger.Info("listening", "addr", url, "data", d.dir)
 	fmt.Fprintf(e.stdout, "listening on %s\n", url)
 	if ready != nil {
@@ -162,7 +185,7 @@ func serveWith(ctx context.Context, e *env, d *data, o serveOptions, logger *slo
 	// Connectors append to the ledger: they stop before it closes.
 	cctx, stopConnectors := context.WithCancel(ctx)
 	var connecting sync.WaitGroup
-	connecting.Go(func() { runConnectors(cctx, o.connectors, ledgerSink(d.ledger, logger), logger) })
+	connecting.Go(func() { runConnectors(cctx, cfg.connectors, ledgerSink(d.ledger, logger), logger) })
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

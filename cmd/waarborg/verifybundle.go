@@ -18,7 +18,7 @@ func cmdVerifyBundle(_ context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("verify-bundle", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	key := fs.String("key", "", "the deployment's verifier `key` (as 'waarborg key' prints it), or a file holding it (required)")
-	var witnessKeys listFlag
+	var witnessKeys repeatedFlag
 	fs.Var(&witnessKeys, "witness-key", "the verifier `key` of a witness you know (as 'waarborg witness' prints it), or a file of keys one a line; repeat for more")
 	minWitnesses := fs.Int("min-witnesses", 0, "fail unless at least `N` known witnesses cosigned the period-end checkpoint within the period's grace")
 	grace := fs.Duration("grace", bundle.DefaultGrace, "how long after the period's end a cosignature of its period-end checkpoint may be dated")

@@ -31,11 +31,11 @@ const (
 	witnessLockFile     = "witness.lock"
 )
 
-// listFlag is a flag that may be given many times.
-type listFlag []string
+// repeatedFlag is a flag that may be given many times, each value whole.
+type repeatedFlag []string
 
-func (f *listFlag) String() string     { return strings.Join(*f, ", ") }
-func (f *listFlag) Set(v string) error { *f = append(*f, v); return nil }
+func (f *repeatedFlag) String() string     { return strings.Join(*f, ", ") }
+func (f *repeatedFlag) Set(v string) error { *f = append(*f, v); return nil }
 
 func cmdWitness(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("witness", flag.ContinueOnError)
@@ -43,7 +43,7 @@ func cmdWitness(ctx context.Context, e *env, args []string) error {
 	dir := fs.String("data", "waarborg-witness", "the witness's data `directory`: its key and state")
 	addr := fs.String("addr", "127.0.0.1:7380", "listen `address`; port 0 picks a free one")
 	name := fs.String("name", "", "the witness's `name` in its key, on first start (default witness.<host name>)")
-	var logKeys listFlag
+	var logKeys repeatedFlag
 	fs.Var(&logKeys, "log-key", "the verifier `key` of a log to witness (as 'waarborg key' prints it), or a file of keys one a line; a key named N covers every tenant's log N/waarborg/…; repeat for more")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: waarborg witness [--data DIR] [--addr HOST:PORT] --log-key KEY ...")

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,10 +61,11 @@ func serveUntil(t *testing.T, dir string, want *regexp.Regexp, args ...string) {
 		done <- run(ctx, append([]string{"serve", "--data", dir, "--addr", "127.0.0.1:0"}, args...), func(string) string { return "" }, nil, stdout, &stderr)
 	}()
 	url := listenURL(t, stdout.lines)
+	client := tokenClient(t, dir, nil)
 	deadline := time.Now().Add(60 * time.Second)
 	var body []byte
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(url + "/metrics")
+		resp, err := client.Get(url + "/metrics")
 		if err != nil {
 			t.Fatal(err)
 		}
