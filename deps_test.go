@@ -37,8 +37,8 @@ func TestDependencies(t *testing.T) {
 		mod + "/connector/record":  {mod, mod + "/jcs"},
 		mod + "/connector/counter": {mod, mod + "/connector", mod + "/connector/decimal", mod + "/connector/record"},
 		mod + "/connector/files":   {mod, mod + "/connector/decimal", mod + "/connector/record"},
-		mod + "/auth":     {mod, "golang.org/x/crypto/argon2"},
-		mod + "/access":   append([]string{mod, mod + "/assess", mod + "/controls", mod + "/ledger", mod + "/monitor"}, merkle...),
+		mod + "/auth":              {mod, "golang.org/x/crypto/argon2"},
+		mod + "/access":            append([]string{mod, mod + "/assess", mod + "/controls", mod + "/ledger", mod + "/monitor"}, merkle...),
 	}
 	ioPackages := []string{"database/", "net/", "net", "os", "os/", "io/fs", "syscall", "unsafe"}
 	adapters := map[string]bool{mod + "/sqlite": true, mod + "/postgres": true, mod + "/web": true, mod + "/witness": true,

@@ -93,8 +93,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		"bundle":   cmdBundle, "verify-bundle": cmdVerifyBundle,
 		"report":  cmdReport,
 		"witness": cmdWitness,
-		"user":  cmdUser,
-		"token": cmdToken,
+		"user":    cmdUser,
+		"token":   cmdToken,
 	}
 	switch args[0] {
 	case "help", "-h", "--help":
