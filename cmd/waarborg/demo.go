@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	_ "embed"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -70,6 +73,10 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 
 	logins, err := demoUsers(ctx, d, cfg.Tenant)
 	if err != nil {
+		d.Close()
+		return err
+	}
+	if err := demoProfile(d, cfg.Tenant); err != nil {
 		d.Close()
 		return err
 	}
@@ -186,4 +193,28 @@ func (a *appender) flush() error {
 	a.n += len(a.recs)
 	a.recs = a.recs[:0]
 	return nil
+}
+
+// demoProfileJSON is the simulated service organisation's statement about
+// the demo tenant, for the reports page.
+//
+//go:embed demoprofile.json
+var demoProfileJSON []byte
+
+// demoProfile puts the demo tenant's profile in the data directory, unless
+// one is there already.
+func demoProfile(d *data, tenant string) error {
+	dir := filepath.Join(d.dir, profilesDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, tenant+".json"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(demoProfileJSON)
+	return errors.Join(err, f.Close())
 }

@@ -268,7 +268,7 @@ func TestBrowser(t *testing.T) {
 	}
 	s.shot("08-sources")
 
-	// Generate a Type II report and download its bundle.
+	// Generate a Type II report (PDF, HTML, OSCAL, bundle) and download its bundle.
 	s.open("/t/acme-foods/reports")
 	s.submit(`form[aria-labelledby="t2-h"] button`)
 	for i := 0; !s.has(`a[href$="/bundle.zip"]`); i++ {
@@ -279,6 +279,11 @@ func TestBrowser(t *testing.T) {
 		s.open("/t/acme-foods/reports")
 	}
 	s.shot("09-reports")
+	for _, file := range []string{"report.pdf", "report.html", "assessment-results.json"} {
+		if !s.has(`a[href$="/` + file + `"]`) {
+			t.Errorf("the report's %s is not offered", file)
+		}
+	}
 	downloads := t.TempDir()
 	progress := chromedp.Events(bctx, browser.DownloadProgress)
 	s.do(chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {

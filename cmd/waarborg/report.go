@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -97,8 +98,7 @@ func cmdReport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	prof, err := report.ParseProfile(profileJSON)
-	if err != nil {
+	if _, err := report.ParseProfile(profileJSON); err != nil {
 		return fmt.Errorf("%s: %w", *profile, userError(err))
 	}
 	cat, err := loadCatalog(*catalog)
@@ -118,77 +118,115 @@ func cmdReport(ctx context.Context, e *env, args []string) error {
 			toSample = append(toSample, ctl.ID)
 		}
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return err
-	}
-
-	stats := report.NewStats(start, end)
 	began := time.Now()
-	ev, err := evaluate(ctx, dir, cat, *tenant, start, end, assess.Options{Each: stats.Add, Populations: toSample})
+	d, err := openData(ctx, dir, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}
-	defer ev.d.Close()
-	vkey, err := verifierKeyText(ev.d)
+	defer d.Close()
+	sum, err := writeReport(ctx, d, reportJob{kind: k, tenant: *tenant, start: start, end: end, now: now,
+		profileJSON: profileJSON, catalog: cat, sample: toSample}, *out)
 	if err != nil {
 		return err
+	}
+	fmt.Fprintf(e.stdout, "wrote %s: %s, %s, %s, %s, %s (%d records in the period, %d controls, %d exceptions, %s)\n",
+		*out, reportHTML, reportPDF, reportResult, reportOSCAL, reportBundle,
+		sum.records, sum.controls, sum.exceptions, time.Since(began).Round(100*time.Millisecond))
+	return nil
+}
+
+// A reportJob is one report to write.
+type reportJob struct {
+	kind        report.Kind
+	tenant      string
+	start, end  time.Time // the period; for Type I, end is the as-of date
+	now         time.Time // when it is generated
+	profileJSON []byte    // the tenant profile, as given
+	catalog     *controls.Catalog
+	sample      []string // controls to sample beside the manual ones (Type II)
+}
+
+// reportSummary is what a written report holds, for a person to read.
+type reportSummary struct{ records, controls, exceptions int }
+
+// writeReport evaluates job over the open data directory d in one pass
+// and writes every file of the report into out: the bundle first, whose
+// hashes the report prints, then the result, OSCAL, HTML and PDF. The CLI
+// and the reports page both write reports with it.
+func writeReport(ctx context.Context, d *data, job reportJob, out string) (*reportSummary, error) {
+	prof, err := report.ParseProfile(job.profileJSON)
+	if err != nil {
+		return nil, userError(err)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	stats := report.NewStats(job.start, job.end)
+	res, err := assess.RunWith(ctx, d.assessLog(), job.catalog, job.tenant, job.start, job.end,
+		assess.Options{Each: stats.Add, Populations: job.sample})
+	if err != nil {
+		return nil, userError(err)
+	}
+	ev := &evaluation{d: d, tenant: job.tenant, start: job.start, end: job.end, catalog: job.catalog, result: res}
+	vkey, err := verifierKeyText(d)
+	if err != nil {
+		return nil, err
 	}
 	r := &report.Report{
-		Kind: k, Tenant: *tenant, From: start, To: end, Generated: now,
-		Profile: prof, Catalog: cat, Result: ev.result, Stats: stats,
+		Kind: job.kind, Tenant: job.tenant, From: job.start, To: job.end, Generated: job.now,
+		Profile: prof, Catalog: job.catalog, Result: res, Stats: stats,
 		Evidence: report.Evidence{
-			Version: version(), Checkpoint: ev.result.Checkpoint, VerifierKey: vkey, Bundle: reportBundle,
+			Version: version(), Checkpoint: res.Checkpoint, VerifierKey: vkey, Bundle: reportBundle,
 			Reperformance: "waarborg verify-bundle --key '" + vkey + "' " + reportBundle,
 		},
 	}
 	lookup := func(ctx context.Context, id string) (*waarborg.Record, error) {
-		st, err := ev.d.store.Record(ctx, *tenant, id)
+		st, err := d.store.Record(ctx, job.tenant, id)
 		if err != nil {
 			return nil, err
 		}
 		return waarborg.ParseRecord(st.Canonical)
 	}
 	if err := r.Resolve(ctx, lookup); err != nil {
-		return err
+		return nil, err
 	}
-	if r.Samples, err = samples(r, toSample); err != nil {
-		return err
+	if r.Samples, err = samples(r, job.sample); err != nil {
+		return nil, err
 	}
-	if k == report.TypeI {
+	if job.kind == report.TypeI {
 		if r.Traces, err = traces(ctx, ev, stats); err != nil {
-			return err
+			return nil, err
 		}
 	}
 
-	// The bundle first: the report prints its hashes.
-	m, sum, err := writeFile(filepath.Join(*out, reportBundle), func(w io.Writer) (*bundle.Manifest, error) {
+	m, sum, err := writeFile(filepath.Join(out, reportBundle), func(w io.Writer) (*bundle.Manifest, error) {
 		return bundle.Write(ctx, w, bundle.Input{
-			Store: ev.d.store, Ledger: ev.d.ledger, Tenant: *tenant, From: start, To: end,
-			Version: version(), Catalog: cat, Result: ev.result,
-			Extra: map[string][]byte{"profile.json": profileJSON},
+			Store: d.store, Ledger: d.ledger, Tenant: job.tenant, From: job.start, To: job.end,
+			Version: version(), Catalog: job.catalog, Result: res,
+			Extra: map[string][]byte{"profile.json": job.profileJSON},
 		})
 	})
 	if err != nil {
-		return userError(err)
+		return nil, userError(err)
 	}
 	r.Evidence.CatalogSHA256 = m.CatalogSHA256
 	r.Evidence.ExtractSHA256 = m.Files[bundle.FileEntries]
 	r.Evidence.StartSize, r.Evidence.EndSize = m.StartSize, m.EndSize
 	r.Evidence.BundleSHA256 = sum
 	if err := witnessed(ctx, ev, m, &r.Evidence); err != nil {
-		return err
+		return nil, err
 	}
 
-	results, err := json.MarshalIndent(ev.result, "", " ")
+	results, err := json.MarshalIndent(res, "", " ")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ar, err := oscal.AssessmentResults(oscal.Input{
-		Result: ev.result, Catalog: cat, Tenant: *tenant, From: start, To: end,
-		Checkpoint: ev.result.Checkpoint, Generated: now, Version: version(),
+		Result: res, Catalog: job.catalog, Tenant: job.tenant, From: job.start, To: job.end,
+		Checkpoint: res.Checkpoint, Generated: job.now, Version: version(),
 	})
 	if err != nil {
-		return userError(err)
+		return nil, userError(err)
 	}
 	files := []struct {
 		name  string
@@ -200,20 +238,17 @@ func cmdReport(ctx context.Context, e *env, args []string) error {
 		{reportPDF, func(w io.Writer) error { return report.PDF(w, r) }},
 	}
 	for _, f := range files {
-		if _, _, err := writeFile(filepath.Join(*out, f.name), func(w io.Writer) (struct{}, error) {
+		if _, _, err := writeFile(filepath.Join(out, f.name), func(w io.Writer) (struct{}, error) {
 			return struct{}{}, f.write(w)
 		}); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	exceptions := 0
-	for _, c := range ev.result.Controls {
-		exceptions += len(c.Exceptions)
+	summary := &reportSummary{records: stats.Records, controls: len(res.Controls)}
+	for _, c := range res.Controls {
+		summary.exceptions += len(c.Exceptions)
 	}
-	fmt.Fprintf(e.stdout, "wrote %s: %s, %s, %s, %s, %s (%d records in the period, %d controls, %d exceptions, %s)\n",
-		*out, reportHTML, reportPDF, reportResult, reportOSCAL, reportBundle,
-		stats.Records, len(ev.result.Controls), exceptions, time.Since(began).Round(100*time.Millisecond))
-	return nil
+	return summary, nil
 }
 
 // writeFile writes path through a temporary file renamed into place, so

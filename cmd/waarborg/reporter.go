@@ -2,54 +2,47 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/waarborg/waarborg/assess"
 	"github.com/waarborg/waarborg/bundle"
 	"github.com/waarborg/waarborg/controls"
-	"github.com/waarborg/waarborg/oscal"
+	"github.com/waarborg/waarborg/report"
 	"github.com/waarborg/waarborg/web"
 )
 
-// reporter is what the reports page generates with: the controls result
-// (results.json), its OSCAL assessment results and the evidence bundle of
-// the period. The rendered report (report.html, report.pdf) comes from the
-// report package once it is merged; until then a Type I report evaluates
-// the one day that starts at its date.
+// profilesDir holds, in the data directory, each tenant's profile as
+// <tenant>.json: the input of the reports page's management statement.
+const profilesDir = "profiles"
+
+// reporter is what the reports page generates with: the same report as
+// `waarborg report`, from the tenant's profile in the data directory.
 func (d *data) reporter() web.Reporter {
 	return func(ctx context.Context, req web.ReportRequest, dir string) error {
-		from, to := req.From, req.To
-		if req.Type == "1" {
-			from, to = req.AsOf, req.AsOf.AddDate(0, 0, 1)
+		path := filepath.Join(d.dir, profilesDir, req.Tenant+".json")
+		profileJSON, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("no tenant profile: put the profile of %s at %s (docs/report.md)", req.Tenant, path)
 		}
-		cat := controls.Default()
-		res, err := assess.Run(ctx, d.assessLog(), cat, req.Tenant, from, to)
-		if err != nil {
-			return fmt.Errorf("evaluate: %w", err)
-		}
-		results, err := json.MarshalIndent(res, "", " ")
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(dir, "results.json"), append(results, '\n'), 0o600); err != nil {
-			return err
+		job := reportJob{kind: report.Kind(req.Type), tenant: req.Tenant, now: time.Now().UTC().Truncate(time.Second),
+			profileJSON: profileJSON, catalog: controls.Default()}
+		switch job.kind {
+		case report.TypeI:
+			job.end = req.AsOf
+			job.start = job.end.AddDate(0, -typeIWindow, 0)
+		case report.TypeII:
+			job.start, job.end = req.From, req.To
+		default:
+			return fmt.Errorf("report type %q: 1 or 2", req.Type)
 		}
-		ar, err := oscal.AssessmentResults(oscal.Input{Result: res, Catalog: cat, Tenant: req.Tenant, From: from, To: to,
-			Checkpoint: res.Checkpoint, Generated: time.Now().UTC(), Version: version()})
-		if err != nil {
-			return fmt.Errorf("OSCAL: %w", err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "assessment-results.json"), ar, 0o600); err != nil {
-			return err
-		}
-		return writeBundle(ctx, filepath.Join(dir, "bundle.zip"), bundle.Input{
-			Store: d.store, Ledger: d.ledger, Tenant: req.Tenant, From: from, To: to,
-			Version: version(), Catalog: cat, Result: res,
-		})
+		_, err = writeReport(ctx, d, job, dir)
+		return err
 	}
 }
 
