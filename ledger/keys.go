@@ -245,7 +245,7 @@ func (l *Ledger) runRotation(rot *rotation) error {
 	if err != nil {
 		return err
 	}
-	req := &request{}
+	var recs []*waarborg.Record
 	for _, t := range tenants {
 		// The next free id: a record id is the sender's, and one may have
 		// taken an id of this form for a record of another type.
@@ -263,8 +263,9 @@ func (l *Ledger) runRotation(rot *rotation) error {
 		if err != nil {
 			return err
 		}
-		req.recs = append(req.recs, rec)
+		recs = append(recs, rec)
 	}
+	req := newRequest(recs, l.cfg.Now())
 	// Each record takes a free id, so each is accepted; once the commit
 	// holds, the new key signs.
 	if err := l.commitSigned([]*request{req}, true, rot.signer); err != nil {

@@ -76,8 +76,13 @@ type Ledger struct {
 }
 
 type request struct {
-	recs    []*waarborg.Record
-	flush   string // a tenant to checkpoint now, when recs is empty
+	recs []*waarborg.Record
+	// received is when the records arrived, and leaves are their leaf
+	// hashes with that receipt time: both made by the caller of Enqueue,
+	// so that hashing runs beside the single writer instead of in it.
+	received time.Time
+	leaves   [][]byte
+	flush    string // a tenant to checkpoint now, when recs is empty
 	rotate  *rotation
 	results []Result
 	err     error
@@ -110,6 +115,20 @@ func Open(cfg Config) *Ledger {
 	return l
 }
 
+// newRequest makes the request that appends recs, received at now, with
+// their leaf hashes.
+func newRequest(recs []*waarborg.Record, now time.Time) *request {
+	r := &request{recs: recs, received: now.UTC().Truncate(time.Millisecond), done: make(chan struct{})}
+	received := waarborg.FormatReceived(r.received)
+	r.leaves = make([][]byte, len(recs))
+	var leaf []byte
+	for i, rec := range recs {
+		leaf = waarborg.AppendLeaf(leaf[:0], rec.Tenant, rec.ID, received, rec.Hash())
+		r.leaves[i] = hasher.HashLeaf(leaf)
+	}
+	return r
+}
+
 // ErrClosed is returned by calls on a closed Ledger.
 var ErrClosed = errors.New("ledger is closed")
 
@@ -132,7 +151,7 @@ func (l *Ledger) Enqueue(ctx context.Context, recs []*waarborg.Record) (wait fun
 	if len(recs) == 0 {
 		return func() ([]Result, error) { return nil, nil }, nil
 	}
-	r := &request{recs: recs, done: make(chan struct{})}
+	r := newRequest(recs, l.cfg.Now())
 	if err := l.queue(ctx, r); err != nil {
 		return nil, err
 	}
@@ -273,6 +292,7 @@ func (l *Ledger) drain() {
 type work struct {
 	tenant  string
 	pending []*waarborg.Pending
+	leaves  [][]byte // the leaf hash of each pending record
 	results []*Result
 	force   bool
 }
@@ -308,7 +328,8 @@ func (l *Ledger) commitSigned(batch []*request, final bool, signer note.Signer) 
 		r.results = make([]Result, len(r.recs))
 		for i, rec := range r.recs {
 			w := get(rec.Tenant)
-			w.pending = append(w.pending, &waarborg.Pending{Record: rec, Hash: rec.Hash(), ReceivedAt: now})
+			w.pending = append(w.pending, &waarborg.Pending{Record: rec, Hash: rec.Hash(), ReceivedAt: r.received})
+			w.leaves = append(w.leaves, r.leaves[i])
 			w.results = append(w.results, &r.results[i])
 		}
 	}
@@ -324,8 +345,6 @@ func (l *Ledger) commitSigned(batch []*request, final bool, signer note.Signer) 
 	}
 
 	trees := make([]*tree, len(order))
-	var leafBuf []byte
-	received := waarborg.FormatReceived(now)
 	err := l.cfg.Store.Update(ctx, func(tx waarborg.Tx) error {
 		if err := l.lockTrees(ctx, tx, order, trees); err != nil {
 			return err
@@ -341,12 +360,14 @@ func (l *Ledger) commitSigned(batch []*request, final bool, signer note.Signer) 
 				return err
 			}
 			pend := make([]*waarborg.Pending, 0, len(recs)+len(w.pending))
+			leaves := make([][]byte, 0, len(recs)+len(w.leaves))
 			results := make([]*Result, 0, len(recs)+len(w.results))
 			for _, r := range recs {
 				pend = append(pend, &waarborg.Pending{Record: r, Hash: r.Hash(), ReceivedAt: now})
+				leaves = append(leaves, hasher.HashLeaf(waarborg.Leaf(w.tenant, r.ID, now, r.Hash())))
 				results = append(results, new(Result))
 			}
-			w.pending, w.results = append(pend, w.pending...), append(results, w.results...)
+			w.pending, w.leaves, w.results = append(pend, w.pending...), append(leaves, w.leaves...), append(results, w.results...)
 		}
 		for i, w := range order {
 			t := trees[i]
@@ -362,8 +383,7 @@ func (l *Ledger) commitSigned(batch []*request, final bool, signer note.Signer) 
 						if p.Index != t.size() {
 							return fmt.Errorf("store gave index %d to a leaf that is number %d", p.Index, t.size())
 						}
-						leafBuf = waarborg.AppendLeaf(leafBuf[:0], w.tenant, p.Record.ID, received, p.Hash)
-						t.append(hasher.HashLeaf(leafBuf))
+						t.append(w.leaves[j])
 						res.Outcome, res.Index = Accepted, p.Index
 					case p.Existing == p.Hash:
 						res.Outcome = Duplicate
