@@ -83,10 +83,10 @@ type request struct {
 	received time.Time
 	leaves   [][]byte
 	flush    string // a tenant to checkpoint now, when recs is empty
-	rotate  *rotation
-	results []Result
-	err     error
-	done    chan struct{}
+	rotate   *rotation
+	results  []Result
+	err      error
+	done     chan struct{}
 }
 
 // Open starts a ledger on cfg.Store. Close it to flush the last checkpoints.
