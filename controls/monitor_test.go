@@ -17,7 +17,7 @@ import (
 // fresh Evaluate gives over the records added so far: corrections that
 // arrive late, or that supersede one applied in an earlier round, included.
 func TestMonitorEqualsEvaluate(t *testing.T) {
-	dir := filepath.Join(conformanceDir, "basic")
+	dir := basicScenario(t)
 	var period struct{ Tenant, From, To string }
 	recordtest.ReadJSON(t, filepath.Join(dir, "period.json"), &period)
 	records := recordtest.MustRead(t, filepath.Join(dir, "records.jsonl"))
