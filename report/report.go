@@ -155,7 +155,7 @@ func (r *Report) Resolve(ctx context.Context, lookup func(ctx context.Context, i
 	r.exceptionWhen = map[[2]string]time.Time{}
 	for _, c := range r.Result.Controls {
 		for _, e := range c.Exceptions {
-			if t, ok := periodStart(e.Subject); ok {
+			if t, _, ok := waarborg.ParsePeriod(e.Subject); ok {
 				r.exceptionWhen[[2]string{c.ID, e.Subject}] = t
 				continue
 			}
@@ -168,22 +168,6 @@ func (r *Report) Resolve(ctx context.Context, lookup func(ctx context.Context, i
 		}
 	}
 	return nil
-}
-
-// periodStart reads a manual control's subject, a quarter ("2026-Q1") or
-// an ISO week ("2026-W05") label, as its first instant.
-func periodStart(label string) (time.Time, bool) {
-	var y, n int
-	if _, err := fmt.Sscanf(label, "%d-Q%d", &y, &n); err == nil && n >= 1 && n <= 4 && len(label) == 7 {
-		return time.Date(y, time.Month(3*n-2), 1, 0, 0, 0, 0, time.UTC), true
-	}
-	if _, err := fmt.Sscanf(label, "%d-W%d", &y, &n); err == nil && n >= 1 && n <= 53 && len(label) == 8 {
-		// ISO week 1 holds 4 January.
-		jan4 := time.Date(y, 1, 4, 0, 0, 0, 0, time.UTC)
-		monday := jan4.AddDate(0, 0, -((int(jan4.Weekday()) + 6) % 7))
-		return monday.AddDate(0, 0, 7*(n-1)), true
-	}
-	return time.Time{}, false
 }
 
 // Corrections returns the period's corrections, resolved.

@@ -331,7 +331,8 @@ func reviewOf(control string) string {
 // traces picks, for each control, the latest instance of its population
 // before the as-of date and proves its inclusion in the checkpoint read.
 func traces(ctx context.Context, ev *evaluation, stats *report.Stats) (map[string]*report.Trace, error) {
-	size, err := checkpointSize(ev.result.Checkpoint)
+	body, _, _ := strings.Cut(ev.result.Checkpoint, "\n\n")
+	_, size, _, err := ledger.ParseCheckpointText(body + "\n")
 	if err != nil {
 		return nil, err
 	}
@@ -398,17 +399,4 @@ func witnessed(ctx context.Context, ev *evaluation, m *bundle.Manifest, e *repor
 		e.Keys = append(e.Keys, report.Key{Verifier: v, Since: k.Since, Record: k.Record})
 	}
 	return nil
-}
-
-// checkpointSize reads the tree size of a checkpoint's text.
-func checkpointSize(note string) (uint64, error) {
-	lines := strings.SplitN(note, "\n", 3)
-	if len(lines) < 3 {
-		return 0, fmt.Errorf("malformed checkpoint")
-	}
-	var n uint64
-	if _, err := fmt.Sscanf(lines[1], "%d", &n); err != nil {
-		return 0, fmt.Errorf("checkpoint size: %w", err)
-	}
-	return n, nil
 }

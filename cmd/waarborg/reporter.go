@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -46,24 +47,12 @@ func (d *data) reporter() web.Reporter {
 	}
 }
 
-// writeBundle writes a bundle beside path and renames it into place, so
-// that a failed run never leaves a bundle that looks whole.
+// writeBundle writes a bundle through writeFile, so that a failed run
+// never leaves a bundle that looks whole.
 func writeBundle(ctx context.Context, path string, in bundle.Input) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".bundle-*.zip")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := bundle.Write(ctx, f, in); err != nil {
-		f.Close()
-		return userError(err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	_, _, err := writeFile(path, func(w io.Writer) (*bundle.Manifest, error) {
+		m, err := bundle.Write(ctx, w, in)
+		return m, userError(err)
+	})
+	return err
 }
