@@ -16,10 +16,11 @@ import (
 // works on a year's entries instead of one.
 const deflateChunk = 1 << 20
 
-// A parallelDeflater writes one zip entry whose data it compresses in
-// chunks on every core, in the way pigz does: each chunk but the last ends
-// with a sync flush (byte-aligned, not final), the last with the final
-// block, and their concatenation is one valid deflate stream.
+// A parallelDeflater writes one zip entry (every file of a bundle) whose
+// data it compresses in chunks on every core, in the way pigz does: each
+// chunk but the last ends with a sync flush (byte-aligned, not final), the
+// last with the final block, and their concatenation is one valid deflate
+// stream.
 type parallelDeflater struct {
 	fh      *zip.FileHeader
 	out     io.Writer // the entry's raw data
@@ -31,6 +32,9 @@ type parallelDeflater struct {
 	zsize   int64
 }
 
+// flaters compress at the fastest level: at the default one, deflating a
+// year's entries took more time than evaluating every control; the fastest
+// costs about a third more bytes.
 var flaters = sync.Pool{New: func() any {
 	w, _ := flate.NewWriter(nil, flate.BestSpeed)
 	return w

@@ -3,7 +3,6 @@ package bundle
 import (
 	"archive/zip"
 	"bytes"
-	"compress/flate"
 	"context"
 	"encoding/json"
 	"errors"
@@ -85,12 +84,6 @@ func write(ctx context.Context, w io.Writer, in Input, out *Manifest) error {
 	}
 
 	zw := zip.NewWriter(w)
-	// A year's entries are gigabytes of JSON: the default level spent
-	// more time deflating them than evaluating every control; the fastest
-	// level costs about a third more bytes and a fraction of the time.
-	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-		return flate.NewWriter(out, flate.BestSpeed)
-	})
 	m := Manifest{
 		Format: Format, Tenant: in.Tenant, From: in.From.UTC(), To: in.To.UTC(),
 		WaarborgVersion: in.Version, StartSize: start.Size, EndSize: end.Size, PeriodEndSize: periodEnd.Size,
@@ -100,21 +93,9 @@ func write(ctx context.Context, w io.Writer, in Input, out *Manifest) error {
 	for _, c := range res.Controls {
 		m.Exceptions += len(c.Exceptions)
 	}
+	// put writes one file, deflated on every core (a log's entries are
+	// gigabytes), and hashes it for the manifest.
 	put := func(name string, fill func(io.Writer) error) error {
-		f, err := zw.Create(name)
-		if err != nil {
-			return fmt.Errorf("bundle %s: %w", name, err)
-		}
-		hw := newHashingWriter(f)
-		if err := fill(hw); err != nil {
-			return fmt.Errorf("bundle %s: %w", name, err)
-		}
-		m.Files[name] = hw.sum()
-		return nil
-	}
-	// putLarge is put for the files that hold a log's entries, compressed
-	// on every core.
-	putLarge := func(name string, fill func(io.Writer) error) error {
 		f, err := createParallel(zw, name)
 		if err != nil {
 			return fmt.Errorf("bundle %s: %w", name, err)
@@ -204,12 +185,12 @@ func write(ctx context.Context, w io.Writer, in Input, out *Manifest) error {
 	if err := putJSON(FileStartRange, StartRange{Size: start.Size, Hashes: hashes}); err != nil {
 		return err
 	}
-	if err := putLarge(FileContext, func(w io.Writer) error {
+	if err := put(FileContext, func(w io.Writer) error {
 		return writeEntries(ctx, w, in, 0, start.Size, end.Size)
 	}); err != nil {
 		return err
 	}
-	if err := putLarge(FileEntries, func(w io.Writer) error {
+	if err := put(FileEntries, func(w io.Writer) error {
 		return writeEntries(ctx, w, in, start.Size, end.Size, 0)
 	}); err != nil {
 		return err
