@@ -350,24 +350,11 @@ func (l *Ledger) commitSigned(batch []*request, final bool, signer note.Signer) 
 			return err
 		}
 		for i, w := range order {
-			if trees[i].size() != 0 || len(w.pending) == 0 {
-				continue
+			if trees[i].size() == 0 && len(w.pending) > 0 {
+				if err := l.startWithKeyHistory(ctx, w, now); err != nil {
+					return err
+				}
 			}
-			// A log that starts after a rotation starts with the key history,
-			// so that it verifies with any key of the deployment's.
-			recs, err := l.keyHistoryFor(ctx, w.tenant)
-			if err != nil {
-				return err
-			}
-			pend := make([]*waarborg.Pending, 0, len(recs)+len(w.pending))
-			leaves := make([][]byte, 0, len(recs)+len(w.leaves))
-			results := make([]*Result, 0, len(recs)+len(w.results))
-			for _, r := range recs {
-				pend = append(pend, &waarborg.Pending{Record: r, Hash: r.Hash(), ReceivedAt: now})
-				leaves = append(leaves, hasher.HashLeaf(waarborg.Leaf(w.tenant, r.ID, now, r.Hash())))
-				results = append(results, new(Result))
-			}
-			w.pending, w.leaves, w.results = append(pend, w.pending...), append(leaves, w.leaves...), append(results, w.results...)
 		}
 		for i, w := range order {
 			t := trees[i]
@@ -418,6 +405,26 @@ func (l *Ledger) commitSigned(batch []*request, final bool, signer note.Signer) 
 		}
 		return fmt.Errorf("commit: %w", err)
 	}
+	return nil
+}
+
+// startWithKeyHistory puts the key history before the records of a log's
+// first commit: a log that starts after a rotation verifies with any key of
+// the deployment's.
+func (l *Ledger) startWithKeyHistory(ctx context.Context, w *work, now time.Time) error {
+	recs, err := l.keyHistoryFor(ctx, w.tenant)
+	if err != nil || len(recs) == 0 {
+		return err
+	}
+	pend := make([]*waarborg.Pending, 0, len(recs)+len(w.pending))
+	leaves := make([][]byte, 0, len(recs)+len(w.leaves))
+	results := make([]*Result, 0, len(recs)+len(w.results))
+	for _, r := range recs {
+		pend = append(pend, &waarborg.Pending{Record: r, Hash: r.Hash(), ReceivedAt: now})
+		leaves = append(leaves, hasher.HashLeaf(waarborg.Leaf(w.tenant, r.ID, now, r.Hash())))
+		results = append(results, new(Result))
+	}
+	w.pending, w.leaves, w.results = append(pend, w.pending...), append(leaves, w.leaves...), append(results, w.results...)
 	return nil
 }
 
