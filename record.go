@@ -175,7 +175,7 @@ func (r *Record) envelope(v *jcs.Value) *RecordError {
 	if !ValidTenant(r.Tenant) {
 		return &RecordError{ID: r.ID, Field: "tenant", Rule: RuleFormat, Msg: "must be 1-64 characters of a-z0-9-"}
 	}
-	if !validSource(r.Source) {
+	if !ValidSource(r.Source) {
 		return &RecordError{ID: r.ID, Field: "source", Rule: RuleFormat, Msg: "must be a /-separated path of 1-256 characters with no empty segment"}
 	}
 	if _, ok := schemas[r.Type]; !ok {
@@ -223,7 +223,9 @@ func ValidTenant(s string) bool {
 	return true
 }
 
-func validSource(s string) bool {
+// ValidSource reports whether s may be a record's source: a /-separated
+// path of 1 to 256 bytes with no empty segment and no control character.
+func ValidSource(s string) bool {
 	if len(s) < 1 || len(s) > 256 {
 		return false
 	}

@@ -79,8 +79,8 @@ func Open(cfg Config) (*Collector, error) {
 	if cfg.Central == "" {
 		return nil, errors.New("edge: the central server's URL is required")
 	}
-	if !waarborg.ValidTenant(cfg.Tenant) || cfg.Source == "" {
-		return nil, errors.New("edge: a tenant and a source for the edge's own records are required")
+	if !waarborg.ValidTenant(cfg.Tenant) || !waarborg.ValidSource(cfg.Source) {
+		return nil, fmt.Errorf("edge: a valid tenant and source for the edge's own records are required, got %q and %q", cfg.Tenant, cfg.Source)
 	}
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: 2 * time.Minute}

@@ -223,3 +223,15 @@ func TestRestart(t *testing.T) {
 		t.Fatalf("central holds %v", got)
 	}
 }
+
+// A source that no record may carry is refused when the collector opens,
+// not found out when the first gap record is built (it panicked then).
+func TestOpenRefusesBadSource(t *testing.T) {
+	for _, src := range []string{"a//b", "/ede", "ede/", "ede/\x01"} {
+		col, err := Open(Config{Dir: t.TempDir(), MaxBytes: 8 << 10, Central: "http://127.0.0.1:1", Tenant: "acme-foods", Source: src})
+		if err == nil {
+			col.Close()
+			t.Errorf("Open with source %q: no error", src)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/waarborg/waarborg"
@@ -129,7 +128,7 @@ func (m *Mapping) check() error {
 		} else {
 			seen[key] = true
 		}
-		if !validSource(n.Source) {
+		if !waarborg.ValidSource(n.Source) {
 			errs = append(errs, fmt.Errorf("%s: source %q: must be a /-separated path such as site/line/system", where, n.Source))
 		}
 		metrics := map[string]bool{}
@@ -144,7 +143,7 @@ func (m *Mapping) check() error {
 			} else {
 				metrics[key] = true
 			}
-			if mm.Source != "" && !validSource(mm.Source) {
+			if mm.Source != "" && !waarborg.ValidSource(mm.Source) {
 				errs = append(errs, fmt.Errorf("%s: source %q: must be a /-separated path", where, mm.Source))
 			}
 			if mm.Tag == "" {
@@ -180,18 +179,6 @@ func (m *Mapping) check() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func validSource(s string) bool {
-	if s == "" || len(s) > 256 {
-		return false
-	}
-	for seg := range strings.SplitSeq(s, "/") {
-		if seg == "" {
-			return false
-		}
-	}
-	return true
 }
 
 // node returns the mapping of an edge node, or nil.
