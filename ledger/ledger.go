@@ -416,15 +416,14 @@ func (l *Ledger) startWithKeyHistory(ctx context.Context, w *work, now time.Time
 	if err != nil || len(recs) == 0 {
 		return err
 	}
+	kr := newRequest(recs, now)
 	pend := make([]*waarborg.Pending, 0, len(recs)+len(w.pending))
-	leaves := make([][]byte, 0, len(recs)+len(w.leaves))
 	results := make([]*Result, 0, len(recs)+len(w.results))
 	for _, r := range recs {
-		pend = append(pend, &waarborg.Pending{Record: r, Hash: r.Hash(), ReceivedAt: now})
-		leaves = append(leaves, hasher.HashLeaf(waarborg.Leaf(w.tenant, r.ID, now, r.Hash())))
+		pend = append(pend, &waarborg.Pending{Record: r, Hash: r.Hash(), ReceivedAt: kr.received})
 		results = append(results, new(Result))
 	}
-	w.pending, w.leaves, w.results = append(pend, w.pending...), append(leaves, w.leaves...), append(results, w.results...)
+	w.pending, w.leaves, w.results = append(pend, w.pending...), append(kr.leaves, w.leaves...), append(results, w.results...)
 	return nil
 }
 
