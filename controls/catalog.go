@@ -22,6 +22,23 @@ import (
 //go:embed catalog.json
 var catalogJSON []byte
 
+// An Objective is one of the five SOC 1 control objectives of controls.md,
+// each a control area.
+type Objective struct {
+	ID   string // CO1 to CO5
+	Name string // the area: "Access", "Processing", …
+	Text string // the objective as controls.md states it
+}
+
+// Objectives are the control objectives, in order.
+var Objectives = []Objective{
+	{"CO1", "Access", "Logical access to recipes, OT configuration and batch data is limited to authorised people."},
+	{"CO2", "Logging and monitoring", "Production data are recorded automatically and continuously, and the audit trail cannot be altered unnoticed."},
+	{"CO3", "Processing", "Production quantities and machine hours are recorded completely, accurately and in time, from SCADA through MES to the ERP."},
+	{"CO4", "Change", "Changes to recipes and OT configuration are requested, approved independently and deployed as approved."},
+	{"CO5", "Incidents", "Alarms, downtime and deviations that affect output are registered, escalated and resolved per protocol."},
+}
+
 // A Catalog is a set of controls with their parameters. Default returns the
 // built-in one; a tenant's overrides change only parameter values.
 //

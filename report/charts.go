@@ -7,6 +7,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/waarborg/waarborg/controls"
 )
 
 // A Chart is a bar or line chart over labelled points, drawn the same way
@@ -199,7 +201,7 @@ func (r *Report) Charts() []*Chart {
 	}
 	ex := &Chart{Title: "Exceptions per month by control area", Unit: "exceptions", Labels: months}
 	perMonth := r.ExceptionsPerMonth()
-	for ai, a := range Areas {
+	for ai, a := range controls.Objectives {
 		s := Series{Name: a.Name}
 		for mi := range months {
 			s.Values = append(s.Values, float64(perMonth[mi][ai]))

@@ -53,8 +53,8 @@ func (r *Report) Sites() []Site { return r.Stats.Sites() }
 // SourceList returns the sources of the period by name.
 func (r *Report) SourceList() []*Source { return r.Stats.SourceList() }
 
-// Areas returns the control areas.
-func (r *Report) Areas() []struct{ Objective, Name string } { return Areas }
+// Areas returns the control areas: the control objectives.
+func (r *Report) Areas() []controls.Objective { return controls.Objectives }
 
 // Control returns the catalog's control id; a result always comes from
 // the catalog, so an unknown id is a zero control.

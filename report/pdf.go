@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/go-pdf/fpdf"
+
+	"github.com/waarborg/waarborg/controls"
 )
 
 // PDF writes the report as a PDF with the same sections and figures as the
@@ -264,11 +266,11 @@ func (r *Report) writePDF(p *pdfDoc) {
 	}
 
 	p.h2("3. Control objectives and controls")
-	for _, a := range Areas {
-		p.h3(a.Objective + " " + a.Name)
+	for _, a := range controls.Objectives {
+		p.h3(a.ID + " " + a.Name)
 		rows = nil
 		for _, c := range r.Catalog.Controls {
-			if c.Objective != a.Objective {
+			if c.Objective != a.ID {
 				continue
 			}
 			desc := c.Description

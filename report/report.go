@@ -118,12 +118,6 @@ type Trace struct {
 	Outcome string
 }
 
-// Areas are the five control areas by control objective.
-var Areas = []struct{ Objective, Name string }{
-	{"CO1", "Access"}, {"CO2", "Logging and monitoring"}, {"CO3", "Processing"},
-	{"CO4", "Change"}, {"CO5", "Incidents"},
-}
-
 // Resolve completes r with what needs the tenant's records by id: whether
 // each correction took effect, and when each exception happened (its
 // subject record's time, or the start of a manual control's period).
@@ -174,15 +168,15 @@ func (r *Report) Resolve(ctx context.Context, lookup func(ctx context.Context, i
 func (r *Report) Corrections() []Correction { return r.corrections }
 
 // ExceptionsPerMonth counts exceptions per month (rows as Stats.Months) and
-// control area (columns as Areas). An exception whose time is unknown or
+// control area (columns as controls.Objectives). An exception whose time is unknown or
 // outside the period counts in no month.
 func (r *Report) ExceptionsPerMonth() [][]int {
 	out := make([][]int, len(r.Stats.Months))
 	for i := range out {
-		out[i] = make([]int, len(Areas))
+		out[i] = make([]int, len(controls.Objectives))
 	}
 	for _, c := range r.Result.Controls {
-		ai := slices.IndexFunc(Areas, func(a struct{ Objective, Name string }) bool { return a.Objective == c.Objective })
+		ai := slices.IndexFunc(controls.Objectives, func(o controls.Objective) bool { return o.ID == c.Objective })
 		if ai < 0 {
 			continue
 		}

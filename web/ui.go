@@ -26,26 +26,13 @@ import (
 // it shows what is ready.
 const indexBudget = 150 * time.Millisecond
 
-// An objective is one of the five control areas of controls.md.
-type objective struct {
-	ID, Name, Text string
-}
-
-var objectives = []objective{
-	{"CO1", "Access", "Logical access to recipes, OT configuration and batch data is limited to authorised people."},
-	{"CO2", "Logging and monitoring", "Production data are recorded automatically and continuously, and the audit trail cannot be altered unnoticed."},
-	{"CO3", "Processing", "Production quantities and machine hours are recorded completely, accurately and in time, from SCADA through MES to the ERP."},
-	{"CO4", "Change", "Changes to recipes and OT configuration are requested, approved independently and deployed as approved."},
-	{"CO5", "Incidents", "Alarms, downtime and deviations that affect output are registered, escalated and resolved per protocol."},
-}
-
 type controlRow struct {
 	monitor.ControlSummary
 	Pending int
 }
 
 type area struct {
-	objective
+	controls.Objective
 	Controls                             []controlRow
 	Effective, WithExceptions, NotOccurs int
 	Pending                              int
@@ -97,8 +84,8 @@ func (s *server) overviewPage(w http.ResponseWriter, r *http.Request, c *call) {
 		subjects = append(subjects, e.Subject)
 	}
 	body.Total = len(snap.Exceptions)
-	for _, o := range objectives {
-		a := area{objective: o}
+	for _, o := range controls.Objectives {
+		a := area{Objective: o}
 		for _, cs := range snap.Controls {
 			if cs.Objective != o.ID {
 				continue
@@ -160,15 +147,15 @@ func exceptionsOverTime(snap *monitor.Snapshot, times map[string]time.Time) (*ba
 		unit = "week (from Monday)"
 	}
 	ch.Desc = "Current exceptions of the monitored period per " + unit + " of their subject record's time, stacked by control area, from the first one on."
-	for _, o := range objectives {
+	for _, o := range controls.Objectives {
 		ch.Series = append(ch.Series, o.ID+" "+o.Name)
 	}
 	for i := range n {
 		ch.Labels[i] = start.Add(time.Duration(i) * step).Format(label)
-		ch.Values[i] = make([]int, len(objectives))
+		ch.Values[i] = make([]int, len(controls.Objectives))
 	}
 	area := map[string]int{}
-	for i, o := range objectives {
+	for i, o := range controls.Objectives {
 		area[o.ID] = i
 	}
 	objOf := map[string]int{}
