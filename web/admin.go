@@ -102,16 +102,18 @@ func (s *server) addUser(w http.ResponseWriter, r *http.Request, c *call) {
 		fail(err)
 		return
 	}
+	// Validated before the hash, which costs a tenth of a second and 46 MiB.
+	u.Password = "-"
+	if err := u.Validate(); err != nil {
+		fail(err)
+		return
+	}
 	hash, err := auth.HashPassword(password, auth.Default)
 	if err != nil {
 		fail(err)
 		return
 	}
 	u.Password = hash
-	if err := u.Validate(); err != nil {
-		fail(err)
-		return
-	}
 	if err := s.users.AddUser(r.Context(), u); err != nil {
 		fail(err)
 		return
@@ -210,14 +212,17 @@ func (s *server) updateUser(w http.ResponseWriter, r *http.Request, c *call) {
 			fail(err)
 			return
 		}
+	}
+	// Validated before a new password's hash, which is costly.
+	if err := next.Validate(); err != nil {
+		fail(err)
+		return
+	}
+	if newPassword {
 		if next.Password, err = auth.HashPassword(r.PostFormValue("password"), auth.Default); err != nil {
 			fail(err)
 			return
 		}
-	}
-	if err := next.Validate(); err != nil {
-		fail(err)
-		return
 	}
 	if err := s.users.PutUser(r.Context(), &next); err != nil {
 		fail(err)
