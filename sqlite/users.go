@@ -79,43 +79,38 @@ func (db *DB) PutUser(ctx context.Context, u *waarborg.User) error {
 	})
 }
 
-// User returns the user of a name.
+// usersQuery reads users with their tenants, a row per (user, tenant).
+const usersQuery = `SELECT u.name, u.role, u.password, u.disabled, u.created, t.tenant
+	FROM users u LEFT JOIN user_tenants t ON t.user_name = u.name`
+
+// User returns the user of a name: one query, so that the role and the
+// tenants come from one snapshot.
 func (db *DB) User(ctx context.Context, name string) (*waarborg.User, error) {
-	var (
-		u       = waarborg.User{Name: name}
-		created int64
-	)
-	err := db.read.QueryRowContext(ctx, "SELECT role, password, disabled, created FROM users WHERE name = ?", name).
-		Scan(&u.Role, &u.Password, &u.Disabled, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("no user %q", name)
-	}
+	rows, err := db.read.QueryContext(ctx, usersQuery+" WHERE u.name = ? ORDER BY t.tenant", name)
 	if err != nil {
 		return nil, fmt.Errorf("read user: %w", err)
 	}
-	u.Created = time.UnixMilli(created).UTC()
-	rows, err := db.read.QueryContext(ctx, "SELECT tenant FROM user_tenants WHERE user_name = ? ORDER BY tenant", name)
+	us, err := scanUsers(rows)
 	if err != nil {
-		return nil, fmt.Errorf("read tenants: %w", err)
+		return nil, fmt.Errorf("read user: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			return nil, err
-		}
-		u.Tenants = append(u.Tenants, t)
+	if len(us) == 0 {
+		return nil, notFound("no user %q", name)
 	}
-	return &u, rows.Err()
+	return &us[0], nil
 }
 
 // ListUsers returns every user, by name.
 func (db *DB) ListUsers(ctx context.Context) ([]waarborg.User, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT u.name, u.role, u.password, u.disabled, u.created, t.tenant
-		FROM users u LEFT JOIN user_tenants t ON t.user_name = u.name ORDER BY u.name, t.tenant`)
+	rows, err := db.read.QueryContext(ctx, usersQuery+" ORDER BY u.name, t.tenant")
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
+	return scanUsers(rows)
+}
+
+// scanUsers groups the rows of usersQuery, ordered by name, into users.
+func scanUsers(rows *sql.Rows) ([]waarborg.User, error) {
 	defer rows.Close()
 	var us []waarborg.User
 	for rows.Next() {
