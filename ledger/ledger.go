@@ -359,24 +359,36 @@ func (l *Ledger) commitSigned(batch []*request, final bool, signer note.Signer) 
 		for i, w := range order {
 			t := trees[i]
 			if len(w.pending) > 0 {
+				// A feed sends new records: the tree grows by all of them
+				// while the store writes them.
+				ahead := t.appendAhead(w.leaves)
 				if err := tx.Add(w.tenant, t.size(), w.pending); err != nil {
+					ahead()
 					return fmt.Errorf("add records of %s: %w", w.tenant, err)
 				}
+				grown := ahead()
+				allAdded := true
 				for j, p := range w.pending {
 					res := w.results[j]
 					res.ReceivedAt = p.ReceivedAt
 					switch {
 					case p.Added:
-						if p.Index != t.size() {
-							return fmt.Errorf("store gave index %d to a leaf that is number %d", p.Index, t.size())
+						if p.Index != t.size()+uint64(j) {
+							allAdded = false
 						}
-						t.append(w.leaves[j])
 						res.Outcome, res.Index = Accepted, p.Index
 					case p.Existing == p.Hash:
+						allAdded = false
 						res.Outcome = Duplicate
 					default:
+						allAdded = false
 						res.Outcome = Conflict
 					}
+				}
+				if allAdded {
+					*t = *grown
+				} else if err := t.appendAdded(w.pending, w.leaves); err != nil {
+					return err
 				}
 				if err := tx.PutTiles(w.tenant, t.takeDirty()); err != nil {
 					return fmt.Errorf("store tiles of %s: %w", w.tenant, err)

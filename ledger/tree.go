@@ -71,6 +71,71 @@ func (t *tree) visit(id compact.NodeID, hash []byte) {
 	copy(tl.Hashes[tilePos(d, first):], hash)
 }
 
+// appendAdded appends the leaves of the pending records the store added,
+// which must have the next indexes in order.
+func (t *tree) appendAdded(pending []*waarborg.Pending, leaves [][]byte) error {
+	for j, p := range pending {
+		if !p.Added {
+			continue
+		}
+		if p.Index != t.size() {
+			return fmt.Errorf("store gave index %d to a leaf that is number %d", p.Index, t.size())
+		}
+		t.append(leaves[j])
+	}
+	return nil
+}
+
+// appendAhead appends leaves to a copy of t on another goroutine, while the
+// writer stores them: the store then usually reports them all added, in
+// order, and the copy becomes t (see adopt). It does not change t.
+func (t *tree) appendAhead(leaves [][]byte) (wait func() *tree) {
+	c := t.clone()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, leaf := range leaves {
+			c.append(leaf)
+		}
+	}()
+	return func() *tree {
+		<-done
+		return c
+	}
+}
+
+// clone returns a copy of t that shares nothing that append changes.
+func (t *tree) clone() *tree {
+	c := *t
+	hashes := make([][]byte, 0, len(t.rng.Hashes()))
+	for _, h := range t.rng.Hashes() {
+		hashes = append(hashes, bytes.Clone(h))
+	}
+	// The hashes come from a valid range: NewRange cannot fail on them.
+	c.rng, _ = factory.NewRange(t.rng.Begin(), t.rng.End(), hashes)
+	copies := map[*waarborg.Tile]*waarborg.Tile{}
+	copyOf := func(tl *waarborg.Tile) *waarborg.Tile {
+		if tl == nil {
+			return nil
+		}
+		if cp, ok := copies[tl]; ok {
+			return cp
+		}
+		cp := &waarborg.Tile{Level: tl.Level, Index: tl.Index, Hashes: bytes.Clone(tl.Hashes)}
+		copies[tl] = cp
+		return cp
+	}
+	c.edge = make([]*waarborg.Tile, len(t.edge))
+	for i, tl := range t.edge {
+		c.edge[i] = copyOf(tl)
+	}
+	c.dirty = make([]*waarborg.Tile, len(t.dirty))
+	for i, tl := range t.dirty {
+		c.dirty[i] = copyOf(tl)
+	}
+	return &c
+}
+
 func contains(ts []*waarborg.Tile, t *waarborg.Tile) bool {
 	for _, x := range ts {
 		if x == t {

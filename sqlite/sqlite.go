@@ -62,10 +62,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		}
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 	}
-	// The writer keeps a large cache: the id index it updates on every
-	// append grows with the log. It never checkpoints the WAL itself: a
-	// background connection does, off the commit path.
-	w, err := sql.Open("sqlite", dsn("cache_size(-524288)", "wal_autocheckpoint(0)"))
+	// The writer's cache holds what appends touch again: the id index's
+	// pages where new ids land, and the interior pages above them. A
+	// larger one (512 MiB) only held segments that are written once, and
+	// every page it added cost an allocation and a page fault: ingest took
+	// 10-15 % more CPU. It never checkpoints the WAL itself: a background
+	// connection does, off the commit path.
+	w, err := sql.Open("sqlite", dsn("cache_size(-65536)", "wal_autocheckpoint(0)"))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}

@@ -125,6 +125,9 @@ func ingestFile(ctx context.Context, e *env, l *ledger.Ledger, name string, prog
 					}
 					c.recs[i], c.errs[i] = waarborg.ParseRecord(line)
 				}
+				// A record keeps what it needs of its line: the chunk waits
+				// in the ledger's queue without it.
+				c.lines = nil
 				close(c.parsed)
 			}
 		})
