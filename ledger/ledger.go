@@ -320,15 +320,29 @@ func (l *Ledger) commitSigned(batch []*request, final bool, signer note.Signer) 
 		}
 		return w
 	}
+	// A batch is often tens of thousands of records of one tenant: its
+	// works are sized once, and its pending records are one allocation.
+	n := 0
+	counts := map[*work]int{}
 	for _, r := range batch {
 		if r.flush != "" {
 			get(r.flush).force = true
-			continue
 		}
+		n += len(r.recs)
+		for _, rec := range r.recs {
+			counts[get(rec.Tenant)]++
+		}
+	}
+	for w, c := range counts {
+		w.pending, w.leaves, w.results = make([]*waarborg.Pending, 0, c), make([][]byte, 0, c), make([]*Result, 0, c)
+	}
+	pending := make([]waarborg.Pending, 0, n)
+	for _, r := range batch {
 		r.results = make([]Result, len(r.recs))
 		for i, rec := range r.recs {
 			w := get(rec.Tenant)
-			w.pending = append(w.pending, &waarborg.Pending{Record: rec, Hash: rec.Hash(), ReceivedAt: r.received})
+			pending = append(pending, waarborg.Pending{Record: rec, Hash: rec.Hash(), ReceivedAt: r.received})
+			w.pending = append(w.pending, &pending[len(pending)-1])
 			w.leaves = append(w.leaves, r.leaves[i])
 			w.results = append(w.results, &r.results[i])
 		}

@@ -95,7 +95,10 @@ type chunk struct {
 	parsed  chan struct{}
 }
 
-const chunkLines = 4096
+const (
+	chunkLines = 4096
+	chunkBytes = 1 << 20 // a chunk's line buffer, enough for most chunks
+)
 
 // ingestFile streams one input through parse workers into the ledger. Memory
 // stays bounded: at most a few chunks are read ahead of the ledger.
@@ -295,6 +298,7 @@ func splitLines(ctx context.Context, r io.Reader, read *atomic.Int64, emit func(
 	lineNo := 0
 	c := &chunk{parsed: make(chan struct{})}
 	var long []byte // a line longer than the buffer, joined up to maxLine+1
+	var buf []byte  // holds the lines of c
 	for {
 		line, err := br.ReadSlice('\n')
 		read.Add(int64(len(line)))
@@ -307,20 +311,25 @@ func splitLines(ctx context.Context, r io.Reader, read *atomic.Int64, emit func(
 		if long != nil {
 			line = append(long, line...)
 			long = nil
-		} else if len(line) > 0 {
-			line = bytes.Clone(line)
 		}
 		if len(line) > 0 || err == nil {
 			lineNo++
 			if t := bytes.TrimSpace(line); len(t) > 0 {
-				c.lines = append(c.lines, t)
+				// The lines of a chunk are copied into a few large
+				// buffers rather than one allocation each; a buffer that
+				// is outgrown stays as it is under the lines in it.
+				if len(buf)+len(t) > cap(buf) {
+					buf = make([]byte, 0, max(chunkBytes, len(t)))
+				}
+				buf = append(buf, t...)
+				c.lines = append(c.lines, buf[len(buf)-len(t):len(buf):len(buf)])
 				c.lineNos = append(c.lineNos, lineNo)
 			}
 			if len(c.lines) >= chunkLines {
 				if !emit(c) {
 					return ctx.Err()
 				}
-				c = &chunk{parsed: make(chan struct{})}
+				c, buf = &chunk{parsed: make(chan struct{})}, nil
 			}
 		}
 		if err == io.EOF {
