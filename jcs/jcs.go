@@ -108,6 +108,23 @@ func Parse(data []byte) (Value, error) {
 	return v, nil
 }
 
+// ParseFunc parses data as Parse does and, if it is acceptable, calls f
+// with its value. If the value is an object, its members are lent to f:
+// they are overwritten once f returns, so f must not keep v.Members, though
+// it may keep anything in them (the values of nested objects are f's own).
+// The lending saves the allocation of the outer object, which a caller that
+// wants only part of a document, or its canonical form, does not need.
+func ParseFunc(data []byte, f func(v Value)) error {
+	p := parsers.Get().(*parser)
+	p.data, p.src, p.pos, p.lend = data, string(data), 0, true
+	v, err := p.document()
+	if err == nil {
+		f(v)
+	}
+	p.release()
+	return err
+}
+
 // parsers keeps parsers for reuse, so that the scratch stacks of members
 // and items grow once, not once per object.
 var parsers = sync.Pool{New: func() any { return new(parser) }}
@@ -128,6 +145,8 @@ type parser struct {
 	members []Member
 	items   []Value
 	buf     []byte // an escaped string's text while it is unescaped
+
+	lend bool // the outermost object's members are lent: ParseFunc
 }
 
 func (p *parser) document() (Value, error) {
@@ -158,7 +177,7 @@ func (p *parser) release() {
 	if cap(p.buf) > maxScratch {
 		p.buf = nil
 	}
-	p.data, p.src = nil, ""
+	p.data, p.src, p.lend = nil, "", false
 	parsers.Put(p)
 }
 
@@ -262,10 +281,35 @@ func (p *parser) object(depth int) (Value, error) {
 		break
 	}
 	ms := p.members[base:]
-	v := Value{Kind: Object, Members: make([]Member, len(ms))}
+	if depth > 0 || !p.lend {
+		v := Value{Kind: Object, Members: make([]Member, len(ms))}
+		if err := p.arrange(v.Members, ms, ordered); err != nil {
+			return Value{}, err
+		}
+		clear(ms)
+		p.members = p.members[:base]
+		return v, nil
+	}
+	// The members of a lent value stay on the stack until release, sorted
+	// above those gathered if they need sorting.
+	n := len(ms)
+	if ordered {
+		return Value{Kind: Object, Members: ms[:n:n]}, nil
+	}
+	p.members = slices.Grow(p.members, n)[:base+2*n]
+	v := Value{Kind: Object, Members: p.members[base+n : base+2*n : base+2*n]}
+	if err := p.arrange(v.Members, p.members[base:base+n], false); err != nil {
+		return Value{}, err
+	}
+	return v, nil
+}
+
+// arrange puts the members ms of an object in canonical order in dst,
+// unless they are ordered already, refusing a duplicate name.
+func (p *parser) arrange(dst, ms []Member, ordered bool) error {
 	switch {
 	case ordered:
-		copy(v.Members, ms)
+		copy(dst, ms)
 	case len(ms) <= maxPermuted:
 		// Members are large: sort their indices, and move each member once,
 		// to its place in the object.
@@ -278,23 +322,21 @@ func (p *parser) object(depth int) (Value, error) {
 			order[j] = uint8(i)
 		}
 		for i, j := range order[:len(ms)] {
-			if i > 0 && ms[j].Key == v.Members[i-1].Key {
-				return Value{}, p.errorf("duplicate member name %q", ms[j].Key)
+			if i > 0 && ms[j].Key == dst[i-1].Key {
+				return p.errorf("duplicate member name %q", ms[j].Key)
 			}
-			v.Members[i] = ms[j]
+			dst[i] = ms[j]
 		}
 	default:
 		slices.SortFunc(ms, func(a, b Member) int { return compareKeys(a.Key, b.Key) })
 		for i := 1; i < len(ms); i++ {
 			if ms[i].Key == ms[i-1].Key {
-				return Value{}, p.errorf("duplicate member name %q", ms[i].Key)
+				return p.errorf("duplicate member name %q", ms[i].Key)
 			}
 		}
-		copy(v.Members, ms)
+		copy(dst, ms)
 	}
-	clear(ms)
-	p.members = p.members[:base]
-	return v, nil
+	return nil
 }
 
 // maxPermuted is the most members of an object sorted by a permutation.

@@ -24,6 +24,16 @@ func sameAsReference(t *testing.T, data []byte) {
 	if (err == nil) != (wantErr == nil) {
 		t.Fatalf("Parse(%q): error %v, reference %v", data, err, wantErr)
 	}
+	lent := false
+	lentErr := ParseFunc(data, func(v Value) {
+		lent = true
+		if !reflect.DeepEqual(v, want) {
+			t.Fatalf("ParseFunc(%q) lends %#v, reference %#v", data, v, want)
+		}
+	})
+	if !reflect.DeepEqual(lentErr, err) || lent != (err == nil) {
+		t.Fatalf("ParseFunc(%q): error %v (f called: %t), Parse's %v", data, lentErr, lent, err)
+	}
 	if err != nil {
 		se, ok := errors.AsType[*SyntaxError](err)
 		if !ok || *se != *wantErr.(*SyntaxError) {
