@@ -108,15 +108,27 @@ func (e *RecordError) Error() string {
 // returns a *RecordError for any input that breaks the format; the error's
 // Line is left 0 for the caller to set.
 func ParseRecord(line []byte) (*Record, error) {
-	v, err := jcs.Parse(line)
+	var r *Record
+	var e *RecordError
+	// The envelope object is needed only here: it may be lent.
+	err := jcs.ParseFunc(line, func(v jcs.Value) { r, e = newRecord(&v, len(line)) })
 	if err != nil {
 		return nil, &RecordError{Rule: RuleJSON, Msg: "not valid JSON: " + err.Error()}
 	}
+	if e != nil {
+		return nil, e
+	}
+	return r, nil
+}
+
+// newRecord validates the parsed record v, of a line size bytes long, and
+// completes it with its canonical form and hash.
+func newRecord(v *jcs.Value, size int) (*Record, *RecordError) {
 	if v.Kind != jcs.Object {
 		return nil, &RecordError{Rule: RuleJSON, Msg: "a record must be a JSON object, not " + v.Kind.String()}
 	}
 	r := &Record{}
-	if e := r.envelope(&v); e != nil {
+	if e := r.envelope(v); e != nil {
 		return nil, e
 	}
 	if e := validateData(r.Type, &r.Data, "data"); e != nil {
@@ -127,7 +139,7 @@ func ParseRecord(line []byte) (*Record, error) {
 		e.ID = r.ID
 		return nil, e
 	}
-	r.Canonical = jcs.Append(make([]byte, 0, len(line)), &v)
+	r.Canonical = jcs.Append(make([]byte, 0, size), v)
 	r.hash = sha256.Sum256(r.Canonical)
 	return r, nil
 }

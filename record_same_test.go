@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"reflect"
+	"sync"
 	"testing"
 
 	"github.com/waarborg/waarborg/jcs"
@@ -65,9 +66,22 @@ func TestParseRecordSameAsReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	others := []string{`-1`, `0`, `1.5`, `"x"`, `""`, `true`, `null`, `[]`, `["a",2]`, `{}`, `"a b"`,
 		`"2026-03-01T05:00:00Z"`, `"2026-03-01T07:00:00+01:00"`, `"2026-02-30T05:00:00Z"`, `"high"`, `"batch.end"`}
+	// Records are kept to be compared again at the end: what ParseRecord
+	// returns must own all it holds, nothing of the parser's that a later
+	// parse reuses.
+	type kept struct {
+		line []byte
+		rec  *Record
+	}
+	var keep []kept
 	for sc.Scan() {
 		line := sc.Bytes()
 		sameRecordAsReference(t, line)
+		rec, err := ParseRecord(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keep = append(keep, kept{append([]byte(nil), line...), rec})
 		if r.IntN(10) != 0 {
 			continue
 		}
@@ -94,6 +108,11 @@ func TestParseRecordSameAsReference(t *testing.T) {
 			}
 		}
 	}
+	for _, k := range keep {
+		if want, _ := refParseRecord(k.line); !reflect.DeepEqual(k.rec, want) {
+			t.Fatalf("record of %s became %#v, reference %#v", k.line, k.rec, want)
+		}
+	}
 }
 
 func dataOf(v *jcs.Value) *jcs.Value {
@@ -118,4 +137,30 @@ func TestParseTimeSameAsReference(t *testing.T) {
 			t.Fatalf("ParseTime(%q) = %v, %v; reference %v, %v", s, got, ok, want, wantOK)
 		}
 	}
+}
+
+// TestParseRecordConcurrently parses records on several goroutines at once,
+// as ingest does, for the race detector to watch the parsers they share.
+func TestParseRecordConcurrently(t *testing.T) {
+	var lines [][]byte
+	for _, s := range recordSeeds {
+		lines = append(lines, []byte(s))
+	}
+	if more, err := readLines("../shared/conformance/basic/records.jsonl", 2000); err == nil {
+		lines = append(lines, more...)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for _, line := range lines {
+				r, err := ParseRecord(line)
+				want, wantErr := refParseRecord(line)
+				if !reflect.DeepEqual(r, want) || !reflect.DeepEqual(err, wantErr) {
+					t.Errorf("ParseRecord(%s) = %v, %v; reference %v, %v", line, r, err, want, wantErr)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
