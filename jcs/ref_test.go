@@ -508,12 +508,3 @@ func refAppendString(dst []byte, s string) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
-
-// refCanonical parses data and returns its canonical form.
-func refCanonical(data []byte) ([]byte, error) {
-	v, err := refParse(data)
-	if err != nil {
-		return nil, err
-	}
-	return refAppend(nil, &v), nil
-}
