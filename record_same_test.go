@@ -91,8 +91,7 @@ func TestParseRecordSameAsReference(t *testing.T) {
 		}
 		for _, obj := range []*jcs.Value{&v, dataOf(&v)} {
 			for i := range obj.Members {
-				m := &obj.Members[i]
-				saved := *m
+				saved := obj.Members[i]
 				obj.Members = append(obj.Members[:i], obj.Members[i+1:]...)
 				sameRecordAsReference(t, jcs.Append(nil, &v))
 				obj.Members = append(obj.Members[:i], append([]jcs.Member{saved}, obj.Members[i:]...)...)
