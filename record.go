@@ -108,15 +108,27 @@ func (e *RecordError) Error() string {
 // returns a *RecordError for any input that breaks the format; the error's
 // Line is left 0 for the caller to set.
 func ParseRecord(line []byte) (*Record, error) {
-	v, err := jcs.Parse(line)
+	var r *Record
+	var e *RecordError
+	// The envelope object is needed only here: it may be lent.
+	err := jcs.ParseFunc(line, func(v jcs.Value) { r, e = newRecord(&v, len(line)) })
 	if err != nil {
 		return nil, &RecordError{Rule: RuleJSON, Msg: "not valid JSON: " + err.Error()}
 	}
+	if e != nil {
+		return nil, e
+	}
+	return r, nil
+}
+
+// newRecord validates the parsed record v, of a line size bytes long, and
+// completes it with its canonical form and hash.
+func newRecord(v *jcs.Value, size int) (*Record, *RecordError) {
 	if v.Kind != jcs.Object {
 		return nil, &RecordError{Rule: RuleJSON, Msg: "a record must be a JSON object, not " + v.Kind.String()}
 	}
 	r := &Record{}
-	if e := r.envelope(&v); e != nil {
+	if e := r.envelope(v); e != nil {
 		return nil, e
 	}
 	if e := validateData(r.Type, &r.Data, "data"); e != nil {
@@ -127,13 +139,14 @@ func ParseRecord(line []byte) (*Record, error) {
 		e.ID = r.ID
 		return nil, e
 	}
-	r.Canonical = jcs.Append(make([]byte, 0, len(line)), &v)
+	r.Canonical = jcs.Append(make([]byte, 0, size), v)
 	r.hash = sha256.Sum256(r.Canonical)
 	return r, nil
 }
 
 func (r *Record) envelope(v *jcs.Value) *RecordError {
 	var seen [7]bool
+	var tm string
 	for i := range v.Members {
 		m := &v.Members[i]
 		switch m.Key {
@@ -152,7 +165,7 @@ func (r *Record) envelope(v *jcs.Value) *RecordError {
 		case "type":
 			seen[3], r.Type = true, m.Value.Str
 		case "time":
-			seen[4] = true
+			seen[4], tm = true, m.Value.Str
 		case "actor":
 			seen[5], r.Actor = true, m.Value.Str
 		case "data":
@@ -181,8 +194,7 @@ func (r *Record) envelope(v *jcs.Value) *RecordError {
 	if _, ok := schemas[r.Type]; !ok {
 		return &RecordError{ID: r.ID, Field: "type", Rule: RuleEnum, Msg: fmt.Sprintf("unknown record type %q", r.Type)}
 	}
-	tv, _ := v.Get("time")
-	t, ok := ParseTime(tv.Str)
+	t, ok := ParseTime(tm)
 	if !ok {
 		return &RecordError{ID: r.ID, Field: "time", Rule: RuleFormat, Msg: "must be an RFC 3339 timestamp with an offset"}
 	}
@@ -300,6 +312,11 @@ type field struct {
 	enum     []string
 }
 
+// in names the field in errors, where prefix names the object that holds
+// it. It is called only for an error: most records break no rule, and the
+// name is a concatenation.
+func (f field) in(prefix string) string { return prefix + "." + f.name }
+
 func req(name string, t fieldType, enum ...string) field { return field{name, t, true, enum} }
 func opt(name string, t fieldType, enum ...string) field { return field{name, t, false, enum} }
 
@@ -362,14 +379,13 @@ func Types() []string {
 func validateData(typ string, data *jcs.Value, prefix string) *RecordError {
 	for _, f := range schemas[typ] {
 		v, ok := data.Get(f.name)
-		name := prefix + "." + f.name
 		if !ok {
 			if f.required {
-				return &RecordError{Field: name, Rule: RuleRequired, Msg: "is required for " + typ}
+				return &RecordError{Field: f.in(prefix), Rule: RuleRequired, Msg: "is required for " + typ}
 			}
 			continue
 		}
-		if e := checkField(f, v, name); e != nil {
+		if e := checkField(f, v, prefix); e != nil {
 			return e
 		}
 	}
@@ -407,9 +423,9 @@ func validateData(typ string, data *jcs.Value, prefix string) *RecordError {
 	return nil
 }
 
-func checkField(f field, v *jcs.Value, name string) *RecordError {
+func checkField(f field, v *jcs.Value, prefix string) *RecordError {
 	typeErr := func(what string) *RecordError {
-		return &RecordError{Field: name, Rule: RuleType, Msg: "must be " + what}
+		return &RecordError{Field: f.in(prefix), Rule: RuleType, Msg: "must be " + what}
 	}
 	switch f.typ {
 	case tString, tTime, tID:
@@ -430,7 +446,7 @@ func checkField(f field, v *jcs.Value, name string) *RecordError {
 		}
 		for i := range v.Items {
 			if v.Items[i].Kind != jcs.String {
-				return &RecordError{Field: name + "[" + strconv.Itoa(i) + "]", Rule: RuleType, Msg: "must be a string"}
+				return &RecordError{Field: f.in(prefix) + "[" + strconv.Itoa(i) + "]", Rule: RuleType, Msg: "must be a string"}
 			}
 		}
 	case tObject:
@@ -441,23 +457,23 @@ func checkField(f field, v *jcs.Value, name string) *RecordError {
 	switch f.typ {
 	case tTime:
 		if _, ok := ParseTime(v.Str); !ok {
-			return &RecordError{Field: name, Rule: RuleFormat, Msg: "must be an RFC 3339 timestamp with an offset"}
+			return &RecordError{Field: f.in(prefix), Rule: RuleFormat, Msg: "must be an RFC 3339 timestamp with an offset"}
 		}
 	case tID:
 		if !ValidID(v.Str) {
-			return &RecordError{Field: name, Rule: RuleFormat, Msg: "must be a record id (1-128 characters of A-Za-z0-9._:-)"}
+			return &RecordError{Field: f.in(prefix), Rule: RuleFormat, Msg: "must be a record id (1-128 characters of A-Za-z0-9._:-)"}
 		}
 	case tNonNeg:
 		if strings.HasPrefix(v.Str, "-") {
-			return &RecordError{Field: name, Rule: RuleRange, Msg: "must be ≥ 0"}
+			return &RecordError{Field: f.in(prefix), Rule: RuleRange, Msg: "must be ≥ 0"}
 		}
 	case tInt0, tInt1:
 		n, err := strconv.ParseInt(v.Str, 10, 64)
 		if err != nil {
-			return &RecordError{Field: name, Rule: RuleType, Msg: "must be an integer"}
+			return &RecordError{Field: f.in(prefix), Rule: RuleType, Msg: "must be an integer"}
 		}
 		if lo := int64(f.typ - tInt0); n < lo {
-			return &RecordError{Field: name, Rule: RuleRange, Msg: fmt.Sprintf("must be ≥ %d", lo)}
+			return &RecordError{Field: f.in(prefix), Rule: RuleRange, Msg: fmt.Sprintf("must be ≥ %d", lo)}
 		}
 	}
 	if f.enum != nil {
@@ -466,7 +482,7 @@ func checkField(f field, v *jcs.Value, name string) *RecordError {
 				return nil
 			}
 		}
-		return &RecordError{Field: name, Rule: RuleEnum, Msg: "must be one of " + strings.Join(f.enum, ", ")}
+		return &RecordError{Field: f.in(prefix), Rule: RuleEnum, Msg: "must be one of " + strings.Join(f.enum, ", ")}
 	}
 	return nil
 }

@@ -20,7 +20,7 @@ func ParseTime(s string) (time.Time, bool) {
 	minute, ok5 := atoi(s[14:16])
 	sec, ok6 := atoi(s[17:19])
 	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 ||
-		day > daysIn(time.Month(month), year) || hour > 23 || minute > 59 || sec > 59 {
+		day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
 		return time.Time{}, false
 	}
 	rest := s[19:]
@@ -57,9 +57,26 @@ func ParseTime(s string) (time.Time, bool) {
 	default:
 		return time.Time{}, false
 	}
-	// Instants are what the spec compares; the offset stays in the record's text.
-	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
-	return t.Add(-time.Duration(off) * time.Second), true
+	// Instants are what the spec compares; the offset stays in the record's
+	// text. Counted here, not by time.Date, which normalises what was checked
+	// above and made ParseTime twice as slow: a record may hold four times.
+	unix := daysSinceEpoch(year, month, day)*86400 + int64(hour*3600+minute*60+sec-off)
+	return time.Unix(unix, int64(nsec)).UTC(), true
+}
+
+// daysSinceEpoch returns the days from 1970-01-01 to a date of the
+// proleptic Gregorian calendar of years 0-9999, counting years from March
+// so that a leap day ends its year (the days_from_civil algorithm of
+// Howard Hinnant, "chrono-Compatible Low-Level Date Algorithms").
+func daysSinceEpoch(year, month, day int) int64 {
+	if month <= 2 {
+		year--
+	}
+	era := (year+400)/400 - 1                 // floored, for year -1 too
+	yoe := year - era*400                     // [0, 399]
+	doy := (153*((month+9)%12)+2)/5 + day - 1 // [0, 365], from March 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy    // [0, 146096]
+	return int64(era)*146097 + int64(doe) - 719468
 }
 
 func atoi(s string) (int, bool) {
@@ -74,8 +91,11 @@ func atoi(s string) (int, bool) {
 	return n, true
 }
 
-func daysIn(m time.Month, year int) int {
-	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+func daysIn(month, year int) int {
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		return 29
+	}
+	return [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month-1]
 }
 
 // FormatReceived formats a receipt time as the leaf's received_at: UTC,

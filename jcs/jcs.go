@@ -5,6 +5,7 @@
 package jcs
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -92,11 +94,62 @@ func (e *SyntaxError) Error() string { return fmt.Sprintf("offset %d: %s", e.Off
 
 // Parse parses exactly one JSON value (RFC 8259) with the I-JSON restrictions
 // RFC 8785 relies on: valid UTF-8, no duplicate member names, numbers that
-// fit an IEEE 754 double, no lone surrogates.
+// fit an IEEE 754 double, no lone surrogates. It is safe for concurrent use.
 func Parse(data []byte) (Value, error) {
+	p := parsers.Get().(*parser)
 	// One string copy of the input: unescaped strings and numbers in their
 	// canonical form are substrings of it, not allocations of their own.
-	p := parser{data: data, src: string(data)}
+	p.data, p.src, p.pos = data, string(data), 0
+	v, err := p.document()
+	p.release()
+	if err != nil {
+		return Value{}, err
+	}
+	return v, nil
+}
+
+// ParseFunc parses data as Parse does and, if it is acceptable, calls f
+// with its value. If the value is an object, its members are lent to f:
+// they are overwritten once f returns, so f must not keep v.Members, though
+// it may keep anything in them (the values of nested objects are f's own).
+// The lending saves the allocation of the outer object, which a caller that
+// wants only part of a document, or its canonical form, does not need.
+func ParseFunc(data []byte, f func(v Value)) error {
+	p := parsers.Get().(*parser)
+	p.data, p.src, p.pos, p.lend = data, string(data), 0, true
+	v, err := p.document()
+	if err == nil {
+		f(v)
+	}
+	p.release()
+	return err
+}
+
+// parsers keeps parsers for reuse, so that the scratch stacks of members
+// and items grow once, not once per object.
+var parsers = sync.Pool{New: func() any { return new(parser) }}
+
+// maxScratch is the most members or items a pooled parser keeps room for;
+// a rare huge document should not pin its stack in the pool.
+const maxScratch = 4096
+
+type parser struct {
+	data []byte
+	src  string
+	pos  int
+
+	// The members and items of the objects and arrays being parsed, the
+	// innermost last. Each completed object or array is copied out to a
+	// slice of its exact size, so that a Value is one allocation no larger
+	// than it needs, and its scratch popped.
+	members []Member
+	items   []Value
+	buf     []byte // an escaped string's text while it is unescaped
+
+	lend bool // the outermost object's members are lent: ParseFunc
+}
+
+func (p *parser) document() (Value, error) {
 	p.skipSpace()
 	v, err := p.value(0)
 	if err != nil {
@@ -109,10 +162,23 @@ func Parse(data []byte) (Value, error) {
 	return v, nil
 }
 
-type parser struct {
-	data []byte
-	src  string
-	pos  int
+// release returns p to the pool holding no reference to the document: a
+// pooled parser must not keep its input, or strings of it, alive.
+func (p *parser) release() {
+	clear(p.members) // what an error left on the stack; the rest is clear
+	clear(p.items)
+	p.members, p.items = p.members[:0], p.items[:0]
+	if cap(p.members) > maxScratch {
+		p.members = nil
+	}
+	if cap(p.items) > maxScratch {
+		p.items = nil
+	}
+	if cap(p.buf) > maxScratch {
+		p.buf = nil
+	}
+	p.data, p.src, p.lend = nil, "", false
+	parsers.Put(p)
 }
 
 func (p *parser) errorf(format string, args ...any) error {
@@ -159,7 +225,7 @@ func (p *parser) value(depth int) (Value, error) {
 }
 
 func (p *parser) literal(lit string) error {
-	if !strings.HasPrefix(string(p.data[p.pos:min(len(p.data), p.pos+len(lit))]), lit) {
+	if string(p.data[p.pos:min(len(p.data), p.pos+len(lit))]) != lit {
 		return p.errorf("invalid literal")
 	}
 	p.pos += len(lit)
@@ -168,12 +234,15 @@ func (p *parser) literal(lit string) error {
 
 func (p *parser) object(depth int) (Value, error) {
 	p.pos++ // '{'
-	v := Value{Kind: Object, Members: make([]Member, 0, 8)}
 	p.skipSpace()
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
 		p.pos++
-		return v, nil
+		return Value{Kind: Object, Members: []Member{}}, nil
 	}
+	base := len(p.members)
+	// Most objects arrive with their members in canonical order (anything
+	// waarborg wrote itself); they need no sort and cannot hold a duplicate.
+	ordered := true
 	for {
 		p.skipSpace()
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
@@ -193,7 +262,10 @@ func (p *parser) object(depth int) (Value, error) {
 		if err != nil {
 			return Value{}, err
 		}
-		v.Members = append(v.Members, Member{Key: key, Value: val})
+		if ordered && len(p.members) > base && compareKeys(p.members[len(p.members)-1].Key, key) >= 0 {
+			ordered = false
+		}
+		p.members = append(p.members, Member{Key: key, Value: val})
 		p.skipSpace()
 		if p.pos >= len(p.data) {
 			return Value{}, p.errorf("unexpected end of input in object")
@@ -208,30 +280,83 @@ func (p *parser) object(depth int) (Value, error) {
 		p.pos++
 		break
 	}
-	slices.SortFunc(v.Members, func(a, b Member) int { return compareKeys(a.Key, b.Key) })
-	for i := 1; i < len(v.Members); i++ {
-		if v.Members[i].Key == v.Members[i-1].Key {
-			return Value{}, p.errorf("duplicate member name %q", v.Members[i].Key)
+	ms := p.members[base:]
+	if depth > 0 || !p.lend {
+		v := Value{Kind: Object, Members: make([]Member, len(ms))}
+		if err := p.arrange(v.Members, ms, ordered); err != nil {
+			return Value{}, err
 		}
+		clear(ms)
+		p.members = p.members[:base]
+		return v, nil
+	}
+	// The members of a lent value stay on the stack until release, sorted
+	// above those gathered if they need sorting.
+	n := len(ms)
+	if ordered {
+		return Value{Kind: Object, Members: ms[:n:n]}, nil
+	}
+	p.members = slices.Grow(p.members, n)[:base+2*n]
+	v := Value{Kind: Object, Members: p.members[base+n : base+2*n : base+2*n]}
+	if err := p.arrange(v.Members, p.members[base:base+n], false); err != nil {
+		return Value{}, err
 	}
 	return v, nil
 }
 
+// arrange puts the members ms of an object in canonical order in dst,
+// unless they are ordered already, refusing a duplicate name.
+func (p *parser) arrange(dst, ms []Member, ordered bool) error {
+	switch {
+	case ordered:
+		copy(dst, ms)
+	case len(ms) <= maxPermuted:
+		// Members are large: sort their indices, and move each member once,
+		// to its place in the object.
+		var order [maxPermuted]uint8
+		for i := range ms {
+			j := i
+			for ; j > 0 && compareKeys(ms[order[j-1]].Key, ms[i].Key) > 0; j-- {
+				order[j] = order[j-1]
+			}
+			order[j] = uint8(i)
+		}
+		for i, j := range order[:len(ms)] {
+			if i > 0 && ms[j].Key == dst[i-1].Key {
+				return p.errorf("duplicate member name %q", ms[j].Key)
+			}
+			dst[i] = ms[j]
+		}
+	default:
+		slices.SortFunc(ms, func(a, b Member) int { return compareKeys(a.Key, b.Key) })
+		for i := 1; i < len(ms); i++ {
+			if ms[i].Key == ms[i-1].Key {
+				return p.errorf("duplicate member name %q", ms[i].Key)
+			}
+		}
+		copy(dst, ms)
+	}
+	return nil
+}
+
+// maxPermuted is the most members of an object sorted by a permutation.
+const maxPermuted = 32
+
 func (p *parser) array(depth int) (Value, error) {
 	p.pos++ // '['
-	v := Value{Kind: Array}
 	p.skipSpace()
 	if p.pos < len(p.data) && p.data[p.pos] == ']' {
 		p.pos++
-		return v, nil
+		return Value{Kind: Array}, nil
 	}
+	base := len(p.items)
 	for {
 		p.skipSpace()
 		item, err := p.value(depth + 1)
 		if err != nil {
 			return Value{}, err
 		}
-		v.Items = append(v.Items, item)
+		p.items = append(p.items, item)
 		p.skipSpace()
 		if p.pos >= len(p.data) {
 			return Value{}, p.errorf("unexpected end of input in array")
@@ -244,37 +369,76 @@ func (p *parser) array(depth int) (Value, error) {
 			return Value{}, p.errorf("expected ',' or ']' in array")
 		}
 		p.pos++
-		return v, nil
+		break
 	}
+	items := p.items[base:]
+	v := Value{Kind: Array, Items: make([]Value, len(items))}
+	copy(v.Items, items)
+	clear(items)
+	p.items = p.items[:base]
+	return v, nil
 }
+
+// The classes of a byte in a string: plain ASCII is copied as it is, other
+// bytes of UTF-8 too once the string is known to be valid UTF-8, and the
+// rest ends the string, starts an escape or is refused.
+const (
+	plain = iota
+	nonASCII
+	special // '"', '\\' and control characters
+)
+
+var stringClass = func() (c [256]uint8) {
+	for i := range c {
+		switch {
+		case i < 0x20 || i == '"' || i == '\\':
+			c[i] = special
+		case i >= utf8.RuneSelf:
+			c[i] = nonASCII
+		}
+	}
+	return c
+}()
 
 func (p *parser) string() (string, error) {
 	p.pos++ // opening quote
 	start := p.pos
-	// Fast path: no escapes.
 	ascii := true
-	for p.pos < len(p.data) {
-		c := p.data[p.pos]
-		if c == '"' {
+	for {
+		for p.pos < len(p.data) && stringClass[p.data[p.pos]] == plain {
+			p.pos++
+		}
+		if p.pos >= len(p.data) {
+			return "", p.errorf("unterminated string")
+		}
+		switch c := p.data[p.pos]; {
+		case c == '"':
 			if !ascii && !utf8.Valid(p.data[start:p.pos]) {
 				return "", p.errorf("invalid UTF-8 in string")
 			}
 			p.pos++
 			return p.src[start : p.pos-1], nil
-		}
-		if c >= utf8.RuneSelf {
+		case c >= utf8.RuneSelf:
 			ascii = false
-		}
-		if c == '\\' {
-			break
-		}
-		if c < 0x20 {
+			p.pos++
+		case c == '\\':
+			return p.escaped(start)
+		default:
 			return "", p.errorf("control character in string")
 		}
-		p.pos++
 	}
-	buf := []byte(string(p.data[start:p.pos]))
+}
+
+// escaped finishes a string, begun at start, at its first escape.
+func (p *parser) escaped(start int) (string, error) {
+	buf := append(p.buf[:0], p.data[start:p.pos]...)
+	defer func() { p.buf = buf }()
 	for {
+		run := p.pos
+		for p.pos < len(p.data) && stringClass[p.data[p.pos]] != special {
+			p.pos++
+		}
+		buf = append(buf, p.data[run:p.pos]...)
 		if p.pos >= len(p.data) {
 			return "", p.errorf("unterminated string")
 		}
@@ -288,10 +452,6 @@ func (p *parser) string() (string, error) {
 			return string(buf), nil
 		case c < 0x20:
 			return "", p.errorf("control character in string")
-		case c != '\\':
-			buf = append(buf, c)
-			p.pos++
-			continue
 		}
 		p.pos++
 		if p.pos >= len(p.data) {
@@ -495,21 +655,27 @@ func FormatNumber(f float64) string {
 	return b.String()
 }
 
-// compareKeys orders member names by their UTF-16 code units (RFC 8785 3.2.3).
+// compareKeys orders member names by their UTF-16 code units (RFC 8785
+// 3.2.3), which the parser's names, valid UTF-8, allow without decoding:
+// UTF-8 bytes order as code points do, and UTF-16 differs from that order
+// only where a character above U+FFFF (a surrogate pair, D800-DBFF first)
+// meets one of U+E000-U+FFFF. At the first byte that differs both names are
+// at the same place of a character, so those are told apart by lead bytes:
+// 0xEE-0xEF for U+E000-U+FFFF, 0xF0-0xF4 above U+FFFF.
 func compareKeys(a, b string) int {
-	if isASCII(a) && isASCII(b) {
-		return strings.Compare(a, b)
+	n := min(len(a), len(b))
+	i := 0
+	for i < n && a[i] == b[i] {
+		i++
 	}
-	return slices.Compare(utf16.Encode([]rune(a)), utf16.Encode([]rune(b)))
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
+	if i == n {
+		return cmp.Compare(len(a), len(b))
 	}
-	return true
+	x, y := a[i], b[i]
+	if x >= 0xEE && y >= 0xEE && (x >= 0xF0) != (y >= 0xF0) {
+		return cmp.Compare(y, x)
+	}
+	return cmp.Compare(x, y)
 }
 
 // Append appends the canonical form of v to dst.
