@@ -39,6 +39,8 @@ func TestDependencies(t *testing.T) {
 		mod + "/connector/files":   {mod, mod + "/connector/decimal", mod + "/connector/record"},
 		mod + "/auth":              {mod, "golang.org/x/crypto/argon2"},
 		mod + "/access":            append([]string{mod, mod + "/assess", mod + "/controls", mod + "/ledger", mod + "/monitor"}, merkle...),
+		// The stores' text of a log, shared by sqlite and postgres.
+		mod + "/internal/segment": {mod},
 	}
 	ioPackages := []string{"database/", "net/", "net", "os", "os/", "io/fs", "syscall", "unsafe"}
 	adapters := map[string]bool{mod + "/sqlite": true, mod + "/postgres": true, mod + "/web": true, mod + "/witness": true,

@@ -3,7 +3,6 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	_ "embed"
@@ -19,6 +18,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/waarborg/waarborg"
+	"github.com/waarborg/waarborg/internal/segment"
 )
 
 // Each schema file takes the database from the version before it to its
@@ -434,14 +434,14 @@ func (t *tx) existingHash(tid int64, first uint64, id string, added []*waarborg.
 // writeEntries appends the added entries, indexes first onward, to the
 // tenant's segments, completing the partial last one.
 func (t *tx) writeEntries(tid int64, first uint64, added []*waarborg.Pending) error {
-	seg := first / segmentSize
+	seg := first / segment.Size
 	var buf []byte
-	if first%segmentSize != 0 {
+	if first%segment.Size != 0 {
 		if err := t.tx.QueryRowContext(t.ctx, "SELECT entries FROM segments WHERE pos = ?", pos(tid, seg)).Scan(&buf); err != nil {
 			return fmt.Errorf("read last segment: %w", err)
 		}
 	}
-	n := int(first % segmentSize)
+	n := int(first % segment.Size)
 	flush := func() error {
 		err := t.exec("INSERT INTO segments (pos, n, entries) VALUES (?,?,?) ON CONFLICT (pos) DO UPDATE SET n = excluded.n, entries = excluded.entries",
 			pos(tid, seg), n, buf)
@@ -451,14 +451,14 @@ func (t *tx) writeEntries(tid int64, first uint64, added []*waarborg.Pending) er
 		return nil
 	}
 	for _, p := range added {
-		buf = appendEntry(buf, p)
+		buf = segment.Append(buf, p)
 		n++
 		if r := p.Record; r.Type == "correction" {
 			if _, err := t.tx.ExecContext(t.ctx, "INSERT INTO corrections (tenant, corrects, idx) VALUES (?,?,?)", tid, r.Str("corrects"), int64(p.Index)); err != nil {
 				return fmt.Errorf("index correction: %w", err)
 			}
 		}
-		if n == segmentSize {
+		if n == segment.Size {
 			if err := flush(); err != nil {
 				return err
 			}
@@ -565,7 +565,7 @@ func (db *DB) Size(ctx context.Context, tenant string) (uint64, error) {
 	case err != nil:
 		return 0, fmt.Errorf("log size: %w", err)
 	}
-	return uint64(p-pos(tid, 0))*segmentSize + uint64(n), nil
+	return uint64(p-pos(tid, 0))*segment.Size + uint64(n), nil
 }
 
 // Record returns a tenant's entry by record id.
@@ -631,12 +631,13 @@ func (db *DB) Records(ctx context.Context, tenant string, from, to uint64) iter.
 		}
 		to = min(to, maxEntries)
 		rows, err := db.read.QueryContext(ctx, "SELECT pos, entries FROM segments WHERE pos >= ? AND pos <= ? ORDER BY pos",
-			pos(tid, from/segmentSize), pos(tid, (to-1)/segmentSize))
+			pos(tid, from/segment.Size), pos(tid, (to-1)/segment.Size))
 		if err != nil {
 			yield(nil, fmt.Errorf("read records: %w", err))
 			return
 		}
 		defer rows.Close()
+		r := segment.Reader{Tenant: tenant, From: from, To: to}
 		for rows.Next() {
 			var (
 				p       int64
@@ -646,17 +647,8 @@ func (db *DB) Records(ctx context.Context, tenant string, from, to uint64) iter.
 				yield(nil, err)
 				return
 			}
-			idx := uint64(p-pos(tid, 0)) * segmentSize
-			for len(entries) > 0 {
-				line, rest, _ := bytes.Cut(entries, []byte{'\n'})
-				entries = rest
-				if idx >= from && idx < to {
-					st, err := parseEntry(line, tenant, idx)
-					if !yield(st, err) || err != nil {
-						return
-					}
-				}
-				idx++
+			if !r.Segment(uint64(p-pos(tid, 0)), entries, yield) {
+				return
 			}
 		}
 		if err := rows.Err(); err != nil {
