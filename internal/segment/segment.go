@@ -48,7 +48,12 @@ func Parse(st *waarborg.Stored, line []byte) error {
 	hash, canonical, ok3 := bytes.Cut(rest, []byte{'\t'})
 	received, err := strconv.ParseInt(string(ms), 10, 64)
 	st.ID, st.ReceivedAt, st.Canonical = string(id), time.UnixMilli(received).UTC(), canonical
-	if n, herr := hex.Decode(st.Hash[:], hash); !ok1 || !ok2 || !ok3 || err != nil || herr != nil || n != 32 {
+	// hex.Decode writes half of what it reads: a longer field would
+	// overrun the hash.
+	if !ok1 || !ok2 || !ok3 || err != nil || len(hash) != hex.EncodedLen(len(st.Hash)) {
+		return fmt.Errorf("tenant %s entry %d: %w", st.Tenant, st.Index, ErrMalformed)
+	}
+	if _, err := hex.Decode(st.Hash[:], hash); err != nil {
 		return fmt.Errorf("tenant %s entry %d: %w", st.Tenant, st.Index, ErrMalformed)
 	}
 	return nil
