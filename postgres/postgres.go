@@ -10,14 +10,13 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"iter"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/waarborg/waarborg"
+	"github.com/waarborg/waarborg/internal/segment"
 )
 
 // DB is a waarborg.Store in a PostgreSQL database.
@@ -201,7 +201,7 @@ func (t *tx) Add(tenant string, first uint64, recs []*waarborg.Pending) error {
 		return err
 	}
 	if added == nil {
-		if added, err = t.addSome(h.id, first, recs); err != nil {
+		if added, err = t.addSome(tenant, h.id, first, recs); err != nil {
 			return err
 		}
 	}
@@ -226,70 +226,65 @@ func (t *tx) Add(tenant string, first uint64, recs []*waarborg.Pending) error {
 	return nil
 }
 
-// addNew copies a batch in which every id is new, which is what a feed
-// sends, straight into the log: each record gets the next index in batch
-// order. It returns nil, having changed nothing, when any id is held
-// already (the unique index refuses the COPY) or repeats within the batch.
+// addNew writes a batch in which every id is new, which is what a feed
+// sends: each record gets the next index in batch order. The ids are
+// copied in sorted order, which puts each one next to the one inserted
+// before it in the ids key's B-tree; they are sorted on another goroutine
+// while the segments are written. It returns nil, having changed nothing,
+// when any id is held already (the ids key refuses the COPY) or repeats
+// within the batch.
 func (t *tx) addNew(tid int32, first uint64, recs []*waarborg.Pending) ([]*waarborg.Pending, error) {
-	seen := make(map[string]struct{}, len(recs))
-	for _, p := range recs {
-		if _, ok := seen[p.Record.ID]; ok {
-			return nil, nil
-		}
-		seen[p.Record.ID] = struct{}{}
+	claims := make([]claim, len(recs))
+	for i, p := range recs {
+		claims[i] = claim{p.Record.ID, int64(first) + int64(i)}
 	}
+	distinct := make(chan bool, 1)
+	go func() { distinct <- sortClaims(claims) }()
 	sp, err := t.tx.Begin(t.ctx) // a savepoint
 	if err != nil {
+		<-distinct
 		return nil, err
 	}
 	for i, p := range recs {
 		p.Index = first + uint64(i)
 	}
-	if err := copyEntries(t.ctx, sp, tid, recs); err != nil {
-		if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == "23505" && pe.ConstraintName == "entries_tenant_id_key" {
-			// A re-send or a conflict: undo, and sort the batch out.
-			for _, p := range recs {
-				p.Index = 0
-			}
-			return nil, sp.Rollback(t.ctx)
+	err = writeEntries(t.ctx, sp, tid, first, recs)
+	ok := <-distinct
+	if err == nil && ok {
+		err = copyIDs(t.ctx, sp, tid, claims)
+	}
+	if err == nil && ok {
+		if err := sp.Commit(t.ctx); err != nil {
+			return nil, err
 		}
+		for _, p := range recs {
+			p.Added = true
+		}
+		return recs, nil
+	}
+	if pe, held := errors.AsType[*pgconn.PgError](err); err != nil && !(held && pe.Code == "23505" && pe.ConstraintName == "ids_pkey") {
 		return nil, err
 	}
-	if err := sp.Commit(t.ctx); err != nil {
-		return nil, err
-	}
+	// A re-send or a conflict: undo, and sort the batch out.
 	for _, p := range recs {
-		p.Added = true
+		p.Index = 0
 	}
-	return recs, nil
+	return nil, sp.Rollback(t.ctx)
 }
 
 // addSome is the path of re-sends and conflicts: it reads which ids the
 // log holds already, gives the others contiguous indexes in batch order,
-// and copies those. The tenant's row lock keeps any other transaction from
+// and writes those. The tenant's row lock keeps any other transaction from
 // claiming an id in between.
-func (t *tx) addSome(tid int32, first uint64, recs []*waarborg.Pending) ([]*waarborg.Pending, error) {
-	ids := make([]string, len(recs))
-	for i, p := range recs {
-		ids[i] = p.Record.ID
-	}
-	rows, err := t.tx.Query(t.ctx, "SELECT id, hash FROM entries WHERE tenant = $1 AND id = ANY($2)", tid, ids)
+func (t *tx) addSome(tenant string, tid int32, first uint64, recs []*waarborg.Pending) ([]*waarborg.Pending, error) {
+	held, err := t.held(tenant, tid, recs)
 	if err != nil {
-		return nil, fmt.Errorf("look up ids: %w", err)
+		return nil, err
 	}
-	held := map[string][32]byte{}
 	var (
-		id   string
-		hash []byte
+		added  []*waarborg.Pending
+		claims []claim
 	)
-	_, err = pgx.ForEachRow(rows, []any{&id, &hash}, func() error {
-		held[id] = [32]byte(hash)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("look up ids: %w", err)
-	}
-	var added []*waarborg.Pending
 	next := first
 	for _, p := range recs {
 		if h, ok := held[p.Record.ID]; ok {
@@ -300,31 +295,152 @@ func (t *tx) addSome(tid int32, first uint64, recs []*waarborg.Pending) ([]*waar
 		next++
 		held[p.Record.ID] = p.Hash
 		added = append(added, p)
+		claims = append(claims, claim{p.Record.ID, int64(p.Index)})
 	}
-	if len(added) > 0 {
-		if err := copyEntries(t.ctx, t.tx, tid, added); err != nil {
-			return nil, err
-		}
+	if len(added) == 0 {
+		return nil, nil
 	}
-	return added, nil
+	if err := writeEntries(t.ctx, t.tx, tid, first, added); err != nil {
+		return nil, err
+	}
+	sortClaims(claims)
+	return added, copyIDs(t.ctx, t.tx, tid, claims)
 }
 
-// copyEntries copies entries into the log with COPY, at the indexes set
-// in them.
-func copyEntries(ctx context.Context, tx pgx.Tx, tid int32, ps []*waarborg.Pending) error {
-	row := make([]any, 6)
-	src := pgx.CopyFromSlice(len(ps), func(i int) ([]any, error) {
-		p := ps[i]
-		row[0], row[1], row[2], row[3], row[4], row[5] = tid, int64(p.Index), p.Record.ID, p.ReceivedAt.UnixMilli(), p.Hash[:], p.Record.Canonical
+// held returns the content hash of each stored entry whose id a record of
+// recs has, read from its segment.
+func (t *tx) held(tenant string, tid int32, recs []*waarborg.Pending) (map[string][32]byte, error) {
+	ids := make([]string, len(recs))
+	for i, p := range recs {
+		ids[i] = p.Record.ID
+	}
+	rows, err := t.tx.Query(t.ctx, "SELECT id, idx FROM ids WHERE tenant = $1 AND id = ANY($2)", tid, ids)
+	if err != nil {
+		return nil, fmt.Errorf("look up ids: %w", err)
+	}
+	at := map[string]uint64{}
+	var (
+		id   string
+		idx  int64
+		segs []int64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&id, &idx}, func() error {
+		at[id] = uint64(idx)
+		segs = append(segs, idx/segment.Size)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("look up ids: %w", err)
+	}
+	held := make(map[string][32]byte, len(at))
+	if len(at) == 0 {
+		return held, nil
+	}
+	// Each segment once: a re-sent batch has up to 64 ids in each.
+	slices.Sort(segs)
+	rows, err = t.tx.Query(t.ctx, "SELECT seg, entries FROM segments WHERE tenant = $1 AND seg = ANY($2)", tid, slices.Compact(segs))
+	if err != nil {
+		return nil, fmt.Errorf("read held entries: %w", err)
+	}
+	text := map[uint64][]byte{}
+	var (
+		seg     int64
+		entries []byte
+	)
+	_, err = pgx.ForEachRow(rows, []any{&seg, &entries}, func() error {
+		text[uint64(seg)], entries = entries, nil
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read held entries: %w", err)
+	}
+	for id, idx := range at {
+		st, err := segment.Entry(text[idx/segment.Size], tenant, idx)
+		if err != nil {
+			return nil, err
+		}
+		if st.ID != id {
+			return nil, fmt.Errorf("tenant %s entry %d holds id %q where the ids table has %q: %w", tenant, idx, st.ID, id, segment.ErrMalformed)
+		}
+		held[id] = st.Hash
+	}
+	return held, nil
+}
+
+// A claim is an id's row in the ids table.
+type claim struct {
+	id  string
+	idx int64
+}
+
+// sortClaims sorts claims by id, as the ids key orders them (bytes: COLLATE
+// "C"), and reports whether the ids are distinct.
+func sortClaims(claims []claim) bool {
+	slices.SortFunc(claims, func(a, b claim) int { return strings.Compare(a.id, b.id) })
+	for i := 1; i < len(claims); i++ {
+		if claims[i].id == claims[i-1].id {
+			return false
+		}
+	}
+	return true
+}
+
+func copyIDs(ctx context.Context, tx pgx.Tx, tid int32, claims []claim) error {
+	row := make([]any, 3)
+	src := pgx.CopyFromSlice(len(claims), func(i int) ([]any, error) {
+		row[0], row[1], row[2] = tid, claims[i].id, claims[i].idx
 		return row, nil
 	})
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"entries"}, entryColumns, src); err != nil {
-		return fmt.Errorf("copy entries: %w", err)
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"ids"}, []string{"tenant", "id", "idx"}, src); err != nil {
+		return fmt.Errorf("copy ids: %w", err)
 	}
 	return nil
 }
 
-var entryColumns = []string{"tenant", "idx", "id", "received_at", "hash", "canonical"}
+// writeEntries appends the added entries, indexes first onward, to the
+// tenant's segments: the log's partial last segment grows in place, and
+// the segments after it are copied.
+func writeEntries(ctx context.Context, tx pgx.Tx, tid int32, first uint64, added []*waarborg.Pending) error {
+	size := 0
+	for _, p := range added {
+		size += len(p.Record.ID) + len(p.Record.Canonical) + 96 // and the time and hash
+	}
+	buf := make([]byte, 0, size)
+	seg, i := first/segment.Size, 0
+	if n := first % segment.Size; n != 0 {
+		for ; i < len(added) && n+uint64(i) < segment.Size; i++ {
+			buf = segment.Append(buf, added[i])
+		}
+		// The server appends to the stored text: it need not travel here
+		// and back. The segment must hold what the log's size says.
+		tag, err := tx.Exec(ctx, "UPDATE segments SET n = n + $3, entries = entries || $4 WHERE tenant = $1 AND seg = $2 AND n = $5",
+			tid, int64(seg), int32(i), buf, int32(n))
+		if err != nil {
+			return fmt.Errorf("write segment: %w", err)
+		}
+		if tag.RowsAffected() != 1 {
+			return fmt.Errorf("segment %d of the log does not hold its %d entries", seg, n)
+		}
+		seg, buf = seg+1, buf[len(buf):]
+	}
+	var rows [][]any
+	for ; i < len(added); seg++ {
+		start := len(buf)
+		end := min(i+segment.Size, len(added))
+		for _, p := range added[i:end] {
+			buf = segment.Append(buf, p)
+		}
+		rows = append(rows, []any{tid, int64(seg), int32(end - i), buf[start:]})
+		i = end
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"segments"}, []string{"tenant", "seg", "n", "entries"}, pgx.CopyFromRows(rows)); err != nil {
+		return fmt.Errorf("copy segments: %w", err)
+	}
+	return nil
+}
 
 func (t *tx) PutTiles(tenant string, tiles []waarborg.Tile) error {
 	h, err := t.lock(tenant, true)
@@ -398,24 +514,19 @@ func (db *DB) Record(ctx context.Context, tenant, id string) (*waarborg.Stored, 
 	if err != nil {
 		return nil, err
 	}
-	st := &waarborg.Stored{Tenant: tenant, ID: id}
 	var (
-		idx, ms int64
-		hash    []byte
+		idx     int64
+		entries []byte
 	)
-	err = db.pool.QueryRow(ctx, "SELECT idx, received_at, hash, canonical FROM entries WHERE tenant = $1 AND id = $2", tid, id).
-		Scan(&idx, &ms, &hash, &st.Canonical)
+	err = db.pool.QueryRow(ctx, `SELECT i.idx, s.entries FROM ids i LEFT JOIN segments s ON s.tenant = i.tenant AND s.seg = i.idx / 64
+		WHERE i.tenant = $1 AND i.id = $2`, tid, id).Scan(&idx, &entries)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound("tenant %s has no record %q", tenant, id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("look up record: %w", err)
 	}
-	if len(hash) != 32 {
-		return nil, fmt.Errorf("tenant %s entry %d: stored hash has %d bytes", tenant, idx, len(hash))
-	}
-	st.Index, st.ReceivedAt, st.Hash = uint64(idx), time.UnixMilli(ms).UTC(), [32]byte(hash)
-	return st, nil
+	return segment.Entry(entries, tenant, uint64(idx))
 }
 
 // Corrections returns the ids of the corrections that name id, in log order.
@@ -424,12 +535,21 @@ func (db *DB) Corrections(ctx context.Context, tenant, id string) ([]string, err
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.pool.Query(ctx, `SELECT e.id FROM corrections c JOIN entries e ON e.tenant = c.tenant AND e.idx = c.idx
+	rows, err := db.pool.Query(ctx, `SELECT c.idx, s.entries FROM corrections c LEFT JOIN segments s ON s.tenant = c.tenant AND s.seg = c.idx / 64
 		WHERE c.tenant = $1 AND c.corrects = $2 ORDER BY c.idx`, tid, id)
 	if err != nil {
 		return nil, fmt.Errorf("list corrections: %w", err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	var (
+		ids     []string
+		idx     int64
+		entries []byte
+	)
+	_, err = pgx.ForEachRow(rows, []any{&idx, &entries}, func() error {
+		st, err := segment.Entry(entries, tenant, uint64(idx))
+		ids = append(ids, st.ID)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list corrections: %w", err)
 	}
@@ -447,28 +567,26 @@ func (db *DB) Records(ctx context.Context, tenant string, from, to uint64) iter.
 			return
 		}
 		to = min(to, 1<<62)
-		rows, err := db.pool.Query(ctx, "SELECT idx, id, received_at, hash, canonical FROM entries WHERE tenant = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
-			tid, int64(from), int64(to))
+		rows, err := db.pool.Query(ctx, "SELECT seg, entries FROM segments WHERE tenant = $1 AND seg >= $2 AND seg <= $3 ORDER BY seg",
+			tid, int64(from/segment.Size), int64((to-1)/segment.Size))
 		if err != nil {
 			yield(nil, fmt.Errorf("read records: %w", err))
 			return
 		}
 		defer rows.Close()
-		var block []waarborg.Stored
+		r := segment.Reader{Tenant: tenant, From: from, To: to}
 		for rows.Next() {
-			// A full pass reads millions of rows: Stored values come in
-			// blocks, and the columns are decoded from the binary format
-			// as they arrive, without Scan's conversions.
-			if len(block) == 0 {
-				block = make([]waarborg.Stored, 256)
-			}
-			st := &block[0]
-			block = block[1:]
-			if err := decodeEntry(rows, tenant, st); err != nil {
+			// Scan copies each segment's text to memory of its own: the
+			// entries yielded refer into it.
+			var (
+				seg     int64
+				entries []byte
+			)
+			if err := rows.Scan(&seg, &entries); err != nil {
 				yield(nil, fmt.Errorf("read records: %w", err))
 				return
 			}
-			if !yield(st, nil) {
+			if !r.Segment(uint64(seg), entries, yield) {
 				return
 			}
 		}
@@ -476,46 +594,6 @@ func (db *DB) Records(ctx context.Context, tenant string, from, to uint64) iter.
 			yield(nil, fmt.Errorf("read records: %w", err))
 		}
 	}
-}
-
-// decodeEntry decodes a row of idx, id, received_at, hash, canonical.
-func decodeEntry(rows pgx.Rows, tenant string, st *waarborg.Stored) error {
-	raw := rows.RawValues()
-	fds := rows.FieldDescriptions()
-	for i := range fds {
-		if fds[i].Format != pgx.BinaryFormatCode && i != 1 {
-			// Not the format asked for (a proxy in between?): let pgx convert.
-			return scanEntry(rows, tenant, st)
-		}
-	}
-	if len(raw) != 5 || len(raw[0]) != 8 || len(raw[2]) != 8 {
-		return fmt.Errorf("tenant %s: malformed entry row", tenant)
-	}
-	st.Tenant = tenant
-	st.Index = binary.BigEndian.Uint64(raw[0])
-	st.ID = string(raw[1])
-	st.ReceivedAt = time.UnixMilli(int64(binary.BigEndian.Uint64(raw[2]))).UTC()
-	st.Canonical = bytes.Clone(raw[4])
-	if copy(st.Hash[:], raw[3]) != 32 || len(raw[3]) != 32 {
-		return fmt.Errorf("tenant %s entry %d: stored hash has %d bytes", tenant, st.Index, len(raw[3]))
-	}
-	return nil
-}
-
-func scanEntry(rows pgx.Rows, tenant string, st *waarborg.Stored) error {
-	var (
-		idx, ms int64
-		hash    []byte
-	)
-	if err := rows.Scan(&idx, &st.ID, &ms, &hash, &st.Canonical); err != nil {
-		return err
-	}
-	st.Tenant, st.Index, st.ReceivedAt = tenant, uint64(idx), time.UnixMilli(ms).UTC()
-	if len(hash) != 32 {
-		return fmt.Errorf("tenant %s entry %d: stored hash has %d bytes", tenant, idx, len(hash))
-	}
-	st.Hash = [32]byte(hash)
-	return nil
 }
 
 // Tiles returns the stored tiles among ids.

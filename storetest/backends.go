@@ -108,20 +108,13 @@ func tamperSQLite(t testing.TB, path, tenant string, idx uint64, from, to string
 	if err := raw.QueryRow("SELECT entries FROM segments WHERE pos = ?", pos).Scan(&entries); err != nil {
 		t.Fatal(err)
 	}
-	lines := bytes.SplitAfter(entries, []byte{'\n'})
-	fields := bytes.SplitN(lines[idx%64], []byte{'\t'}, 4)
-	fields[3] = []byte(editCanonical(t, strings.TrimSuffix(string(fields[3]), "\n"), from, to) + "\n")
-	if fixHash {
-		h := sha256.Sum256(bytes.TrimSuffix(fields[3], []byte{'\n'}))
-		fields[2] = []byte(hex.EncodeToString(h[:]))
-	}
-	lines[idx%64] = bytes.Join(fields, []byte{'\t'})
-	if _, err := raw.Exec("UPDATE segments SET entries = ? WHERE pos = ?", bytes.Join(lines, nil), pos); err != nil {
+	if _, err := raw.Exec("UPDATE segments SET entries = ? WHERE pos = ?", editSegment(t, entries, idx, from, to, fixHash), pos); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// tamperPostgres edits one row of the entries table.
+// tamperPostgres edits one line of a 64-entry segment
+// (postgres/migrations/0004_segments.sql).
 func tamperPostgres(t testing.TB, url, tenant string, idx uint64, from, to string, fixHash bool) {
 	t.Helper()
 	ctx := context.Background()
@@ -130,22 +123,30 @@ func tamperPostgres(t testing.TB, url, tenant string, idx uint64, from, to strin
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	const where = "tenant = (SELECT id FROM tenants WHERE name = $1) AND idx = $2"
-	var canonical []byte
-	if err := conn.QueryRow(ctx, "SELECT canonical FROM entries WHERE "+where, tenant, int64(idx)).Scan(&canonical); err != nil {
+	const where = "tenant = (SELECT id FROM tenants WHERE name = $1) AND seg = $2"
+	var entries []byte
+	if err := conn.QueryRow(ctx, "SELECT entries FROM segments WHERE "+where, tenant, int64(idx/64)).Scan(&entries); err != nil {
 		t.Fatal(err)
 	}
-	changed := []byte(editCanonical(t, string(canonical), from, to))
-	set := "canonical = $3"
-	args := []any{tenant, int64(idx), changed}
+	changed := editSegment(t, entries, idx, from, to, fixHash)
+	if _, err := conn.Exec(ctx, "UPDATE segments SET entries = $3 WHERE "+where, tenant, int64(idx/64), changed); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// editSegment edits the canonical JSON of entry idx in the text of its
+// segment (internal/segment), and with fixHash its content hash too.
+func editSegment(t testing.TB, entries []byte, idx uint64, from, to string, fixHash bool) []byte {
+	t.Helper()
+	lines := bytes.SplitAfter(entries, []byte{'\n'})
+	fields := bytes.SplitN(lines[idx%64], []byte{'\t'}, 4)
+	fields[3] = []byte(editCanonical(t, strings.TrimSuffix(string(fields[3]), "\n"), from, to) + "\n")
 	if fixHash {
-		h := sha256.Sum256(changed)
-		set += ", hash = $4"
-		args = append(args, h[:])
+		h := sha256.Sum256(bytes.TrimSuffix(fields[3], []byte{'\n'}))
+		fields[2] = []byte(hex.EncodeToString(h[:]))
 	}
-	if _, err := conn.Exec(ctx, "UPDATE entries SET "+set+" WHERE "+where, args...); err != nil {
-		t.Fatal(err)
-	}
+	lines[idx%64] = bytes.Join(fields, []byte{'\t'})
+	return bytes.Join(lines, nil)
 }
 
 func editCanonical(t testing.TB, canonical, from, to string) string {
