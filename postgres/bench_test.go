@@ -4,9 +4,12 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/waarborg/waarborg"
+	"github.com/waarborg/waarborg/postgres"
 	"github.com/waarborg/waarborg/recordtest"
 	"github.com/waarborg/waarborg/servicetest"
 )
@@ -55,6 +58,43 @@ func BenchmarkRawCopy(b *testing.B) {
 		}
 		b.StopTimer()
 		conn.Close(ctx)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(len(recs))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkAdd measures the store's share of ingest: the records of
+// WAARBORG_BENCH_FILE, already parsed and hashed, appended with Tx.Add in
+// committed transactions of 32768, as BenchmarkRawCopy copies them, with
+// no tree or checkpoints.
+func BenchmarkAdd(b *testing.B) {
+	file := os.Getenv("WAARBORG_BENCH_FILE")
+	if file == "" {
+		b.Skip("set WAARBORG_BENCH_FILE to a JSON Lines file (make bench does)")
+	}
+	recs := recordtest.MustRead(b, file)
+	ctx := context.Background()
+	received := time.Now()
+	for b.Loop() {
+		b.StopTimer()
+		db, err := postgres.Open(ctx, servicetest.PostgresSchema(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ps := make([]*waarborg.Pending, len(recs))
+		for i, r := range recs {
+			ps[i] = &waarborg.Pending{Record: r, Hash: r.Hash(), ReceivedAt: received}
+		}
+		b.StartTimer()
+		const batch = 32768
+		for i := 0; i < len(ps); i += batch {
+			err := db.Update(ctx, func(tx waarborg.Tx) error { return tx.Add("acme", uint64(i), ps[i:min(i+batch, len(ps))]) })
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		db.Close()
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(len(recs))*float64(b.N)/b.Elapsed().Seconds(), "records/s")

@@ -291,3 +291,26 @@ func TestMigrateToSegmentsRefuses(t *testing.T) {
 		})
 	}
 }
+
+// Segments are kept as 0004_segments.sql chose by measuring: compressed
+// with lz4 in the row, on a server that has lz4 (Debian's has).
+func TestSegmentStorage(t *testing.T) {
+	ctx := context.Background()
+	u := servicetest.PostgresSchema(t)
+	db, err := postgres.Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var storage, compression string
+	err = conn.QueryRow(ctx, `SELECT attstorage::text, attcompression::text FROM pg_attribute
+		WHERE attrelid = 'segments'::regclass AND attname = 'entries'`).Scan(&storage, &compression)
+	if err != nil || storage != "m" || compression != "l" {
+		t.Errorf("segments.entries: storage %q, compression %q, %v; want m (main), l (lz4)", storage, compression, err)
+	}
+}

@@ -386,12 +386,15 @@ func sortClaims(claims []claim) bool {
 }
 
 func copyIDs(ctx context.Context, tx pgx.Tx, tid int32, claims []claim) error {
-	row := make([]any, 3)
-	src := pgx.CopyFromSlice(len(claims), func(i int) ([]any, error) {
-		row[0], row[1], row[2] = tid, claims[i].id, claims[i].idx
-		return row, nil
-	})
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"ids"}, []string{"tenant", "id", "idx"}, src); err != nil {
+	size := 0
+	for _, c := range claims {
+		size += 2 + 8 + 4 + len(c.id) + 12
+	}
+	c := newCopy(size)
+	for _, cl := range claims {
+		c = c.row(3).int4(tid).text(cl.id).int8(cl.idx)
+	}
+	if err := c.send(ctx, tx, "COPY ids (tenant, id, idx) FROM STDIN (FORMAT binary)"); err != nil {
 		return fmt.Errorf("copy ids: %w", err)
 	}
 	return nil
@@ -401,42 +404,43 @@ func copyIDs(ctx context.Context, tx pgx.Tx, tid int32, claims []claim) error {
 // tenant's segments: the log's partial last segment grows in place, and
 // the segments after it are copied.
 func writeEntries(ctx context.Context, tx pgx.Tx, tid int32, first uint64, added []*waarborg.Pending) error {
-	size := 0
-	for _, p := range added {
-		size += len(p.Record.ID) + len(p.Record.Canonical) + 96 // and the time and hash
-	}
-	buf := make([]byte, 0, size)
 	seg, i := first/segment.Size, 0
 	if n := first % segment.Size; n != 0 {
+		var text []byte
 		for ; i < len(added) && n+uint64(i) < segment.Size; i++ {
-			buf = segment.Append(buf, added[i])
+			text = segment.Append(text, added[i])
 		}
 		// The server appends to the stored text: it need not travel here
 		// and back. The segment must hold what the log's size says.
 		tag, err := tx.Exec(ctx, "UPDATE segments SET n = n + $3, entries = entries || $4 WHERE tenant = $1 AND seg = $2 AND n = $5",
-			tid, int64(seg), int32(i), buf, int32(n))
+			tid, int64(seg), int32(i), text, int32(n))
 		if err != nil {
 			return fmt.Errorf("write segment: %w", err)
 		}
 		if tag.RowsAffected() != 1 {
 			return fmt.Errorf("segment %d of the log does not hold its %d entries", seg, n)
 		}
-		seg, buf = seg+1, buf[len(buf):]
+		seg++
 	}
-	var rows [][]any
-	for ; i < len(added); seg++ {
-		start := len(buf)
-		end := min(i+segment.Size, len(added))
-		for _, p := range added[i:end] {
-			buf = segment.Append(buf, p)
-		}
-		rows = append(rows, []any{tid, int64(seg), int32(end - i), buf[start:]})
-		i = end
-	}
-	if len(rows) == 0 {
+	if i == len(added) {
 		return nil
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"segments"}, []string{"tenant", "seg", "n", "entries"}, pgx.CopyFromRows(rows)); err != nil {
+	size := 0
+	for _, p := range added[i:] {
+		size += len(p.Record.ID) + len(p.Record.Canonical) + 96 // and the time, hash and row
+	}
+	c := newCopy(size)
+	for ; i < len(added); seg++ {
+		end := min(i+segment.Size, len(added))
+		var at int
+		c, at = c.row(4).int4(tid).int8(int64(seg)).int4(int32(end - i)).open()
+		for _, p := range added[i:end] {
+			c = segment.Append(c, p)
+		}
+		c.close(at)
+		i = end
+	}
+	if err := c.send(ctx, tx, "COPY segments (tenant, seg, n, entries) FROM STDIN (FORMAT binary)"); err != nil {
 		return fmt.Errorf("copy segments: %w", err)
 	}
 	return nil
