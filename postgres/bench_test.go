@@ -21,11 +21,7 @@ import (
 // the ledger's largest group commit: what a table of records costs on this
 // server, with no dedup logic, tree or checkpoints.
 func BenchmarkRawCopy(b *testing.B) {
-	file := os.Getenv("WAARBORG_BENCH_FILE")
-	if file == "" {
-		b.Skip("set WAARBORG_BENCH_FILE to a JSON Lines file (make bench does)")
-	}
-	recs := recordtest.MustRead(b, file)
+	recs := benchRecords(b)
 	ctx := context.Background()
 	for b.Loop() {
 		b.StopTimer()
@@ -68,11 +64,7 @@ func BenchmarkRawCopy(b *testing.B) {
 // committed transactions of 32768, as BenchmarkRawCopy copies them, with
 // no tree or checkpoints.
 func BenchmarkAdd(b *testing.B) {
-	file := os.Getenv("WAARBORG_BENCH_FILE")
-	if file == "" {
-		b.Skip("set WAARBORG_BENCH_FILE to a JSON Lines file (make bench does)")
-	}
-	recs := recordtest.MustRead(b, file)
+	recs := benchRecords(b)
 	ctx := context.Background()
 	received := time.Now()
 	for b.Loop() {
@@ -98,4 +90,13 @@ func BenchmarkAdd(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(len(recs))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// benchRecords reads the records of WAARBORG_BENCH_FILE.
+func benchRecords(b *testing.B) []*waarborg.Record {
+	file := os.Getenv("WAARBORG_BENCH_FILE")
+	if file == "" {
+		b.Skip("set WAARBORG_BENCH_FILE to a JSON Lines file (make bench does)")
+	}
+	return recordtest.MustRead(b, file)
 }

@@ -262,10 +262,11 @@ func (t *tx) addNew(tid int32, first uint64, recs []*waarborg.Pending) ([]*waarb
 		}
 		return recs, nil
 	}
-	if pe, held := errors.AsType[*pgconn.PgError](err); err != nil && !(held && pe.Code == "23505" && pe.ConstraintName == "ids_pkey") {
+	if pe, ok := errors.AsType[*pgconn.PgError](err); err != nil && (!ok || pe.Code != "23505" || pe.ConstraintName != "ids_pkey") {
 		return nil, err
 	}
-	// A re-send or a conflict: undo, and sort the batch out.
+	// An id held already or repeated: a re-send or a conflict. Undo, and
+	// sort the batch out.
 	for _, p := range recs {
 		p.Index = 0
 	}
@@ -404,6 +405,9 @@ func copyIDs(ctx context.Context, tx pgx.Tx, tid int32, claims []claim) error {
 // tenant's segments: the log's partial last segment grows in place, and
 // the segments after it are copied.
 func writeEntries(ctx context.Context, tx pgx.Tx, tid int32, first uint64, added []*waarborg.Pending) error {
+	if len(added) == 0 {
+		return nil
+	}
 	seg, i := first/segment.Size, 0
 	if n := first % segment.Size; n != 0 {
 		var text []byte
@@ -551,8 +555,11 @@ func (db *DB) Corrections(ctx context.Context, tenant, id string) ([]string, err
 	)
 	_, err = pgx.ForEachRow(rows, []any{&idx, &entries}, func() error {
 		st, err := segment.Entry(entries, tenant, uint64(idx))
+		if err != nil {
+			return err
+		}
 		ids = append(ids, st.ID)
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list corrections: %w", err)

@@ -2,12 +2,16 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/waarborg/waarborg"
+	"github.com/waarborg/waarborg/internal/segment"
 	"github.com/waarborg/waarborg/postgres"
 	"github.com/waarborg/waarborg/servicetest"
 	"github.com/waarborg/waarborg/storetest"
@@ -103,5 +107,51 @@ func TestAddOnlyAtTheEnd(t *testing.T) {
 	}
 	if err := add(1, "b"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A segment changed behind the store's back into text that does not parse
+// is an error on every read, never a panic or a silently different entry.
+func TestMalformedSegment(t *testing.T) {
+	ctx := context.Background()
+	u := servicetest.PostgresSchema(t)
+	db, err := postgres.Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fix := `{"id":"c1","tenant":"acme","source":"corp/mes","type":"correction","time":"2026-03-02T06:00:00Z","actor":"qa","data":{"corrects":"a","type":"historian.sample","reason":"sensor swap","data":{"tag":"t1","value":7}}}`
+	c, err := waarborg.ParseRecord([]byte(fix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := storetest.Record(t, "acme", "a", 1)
+	ps := []*waarborg.Pending{{Record: a, Hash: a.Hash()}, {Record: c, Hash: c.Hash()}}
+	if err := db.Update(ctx, func(tx waarborg.Tx) error { return tx.Add("acme", 0, ps) }); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "UPDATE segments SET entries = 'a\tnot a time'"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Record(ctx, "acme", "c1"); !errors.Is(err, segment.ErrMalformed) {
+		t.Errorf("Record: %v, want ErrMalformed", err)
+	}
+	if _, err := db.Corrections(ctx, "acme", "a"); !errors.Is(err, segment.ErrMalformed) {
+		t.Errorf("Corrections: %v, want ErrMalformed", err)
+	}
+	for _, err := range db.Records(ctx, "acme", 0, 2) {
+		if !errors.Is(err, segment.ErrMalformed) {
+			t.Errorf("Records: %v, want ErrMalformed", err)
+		}
+		break
+	}
+	// A re-send needs the held entry's hash: it fails rather than guess.
+	if err := db.Update(ctx, func(tx waarborg.Tx) error { return tx.Add("acme", 2, ps[:1]) }); !errors.Is(err, segment.ErrMalformed) {
+		t.Errorf("re-send: %v, want ErrMalformed", err)
 	}
 }
