@@ -231,9 +231,9 @@ func (t *tx) Add(tenant string, first uint64, recs []*waarborg.Pending) error {
 // copied in sorted order, which puts each one next to the one inserted
 // before it in the ids key's B-tree (a million took 3.1-3.9 s against
 // 4.3-4.5 s in batch order); they are sorted, and their COPY stream made,
-// on another goroutine while the segments are written. It returns nil, having
-// changed nothing, when any id is held already (the ids key refuses the
-// COPY) or repeats within the batch.
+// on another goroutine while the segments are written. It returns nil,
+// having changed nothing, when any id is held already (the ids key refuses
+// the COPY) or repeats within the batch.
 func (t *tx) addNew(tid int32, first uint64, recs []*waarborg.Pending) ([]*waarborg.Pending, error) {
 	claims := make([]claim, len(recs))
 	for i, p := range recs {
