@@ -27,11 +27,13 @@ for _ in 1 2 3; do
 	go test -run '^$' -bench '^BenchmarkIngest$/^postgres$' -benchtime 1x ./cmd/waarborg | grep ^Bench
 	go test -run '^$' -bench '^BenchmarkRawCopy$' -benchtime 1x ./postgres | grep ^Bench
 done
+echo "== the store's share of ingest alone (ids and segments, no parsing, tree or checkpoints)"
+go test -run '^$' -bench '^BenchmarkAdd$' -benchtime 1x ./sqlite ./postgres | grep ^Bench
 echo "== verify, HTTP ingest with 8 clients, inclusion proofs at 10M leaves, parsing"
 go test -run '^$' -bench '^BenchmarkVerify$' -benchtime 3x ./cmd/waarborg | grep ^Bench # both backends
 go test -run '^$' -bench '^BenchmarkPostRecords$' -benchtime 5s -count 3 ./web | grep ^Bench
 go test -run '^$' -bench '^BenchmarkInclusionProof$' -benchtime 2000x -count 3 -timeout 30m ./ledger | grep ^Bench
-go test -run '^$' -bench '^BenchmarkParseRecord$' -count 3 . | grep ^Bench
+go test -run '^$' -bench '^BenchmarkParseRecord' -benchmem -count 3 . | grep ^Bench
 
 echo "== Sparkplug B end to end: embedded broker, host application, durable ledger"
 go test -run '^$' -bench '^BenchmarkSparkplugIngest$' -benchtime 5x -count 3 ./cmd/waarborg | grep ^Bench
