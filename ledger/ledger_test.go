@@ -258,6 +258,32 @@ func TestMixedBatchCheckpointVerifies(t *testing.T) {
 	})
 }
 
+// A record looked up by id is the one that holds the id: an id index
+// changed to point at another entry is reported, not answered with that
+// entry and its valid proof.
+func TestRecordRefusesRepointedID(t *testing.T) {
+	onEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		ctx := context.Background()
+		f := newFixture(t, b)
+		l := f.open()
+		var recs []*waarborg.Record
+		for i := range 100 {
+			recs = append(recs, storetest.Record(t, "acme", fmt.Sprintf("r%03d", i), i))
+		}
+		if _, err := l.Append(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+		b.Repoint(t, f.store, "acme", "r010", 70)
+		if st, err := f.store.Record(ctx, "acme", "r010"); err == nil {
+			t.Fatalf("Record(r010) = entry %d holding %q, want an error", st.Index, st.ID)
+		}
+		if st, err := f.store.Record(ctx, "acme", "r070"); err != nil || st.ID != "r070" {
+			t.Fatalf("Record(r070) = %+v, %v", st, err)
+		}
+	})
+}
+
 func TestVerifyFindsTampering(t *testing.T) {
 	onEachBackend(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()

@@ -363,12 +363,9 @@ func (t *tx) held(tenant string, tid int32, recs []*waarborg.Pending) (map[strin
 		return nil, fmt.Errorf("read held entries: %w", err)
 	}
 	for id, idx := range at {
-		st, err := segment.Entry(text[idx/segment.Size], tenant, idx)
+		st, err := segment.EntryOf(text[idx/segment.Size], tenant, id, idx)
 		if err != nil {
 			return nil, err
-		}
-		if st.ID != id {
-			return nil, fmt.Errorf("tenant %s entry %d holds id %q where the ids table has %q: %w", tenant, idx, st.ID, id, segment.ErrMalformed)
 		}
 		held[id] = st.Hash
 	}
@@ -546,7 +543,7 @@ func (db *DB) Record(ctx context.Context, tenant, id string) (*waarborg.Stored, 
 	if err != nil {
 		return nil, fmt.Errorf("look up record: %w", err)
 	}
-	return segment.Entry(entries, tenant, uint64(idx))
+	return segment.EntryOf(entries, tenant, id, uint64(idx))
 }
 
 // Corrections returns the ids of the corrections that name id, in log order.

@@ -20,14 +20,18 @@ func tilePos(tid int64, level uint8, index uint64) int64 {
 	return tid<<40 | int64(level)<<34 | int64(index)
 }
 
-// readEntry reads entry idx of a tenant's log.
+// readEntry reads entry idx of a tenant's log; with an id, the entry the
+// id index puts that record at, which must hold it.
 func readEntry(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, tid int64, tenant string, idx uint64) (*waarborg.Stored, error) {
+}, tid int64, tenant, id string, idx uint64) (*waarborg.Stored, error) {
 	var entries []byte
 	err := q.QueryRowContext(ctx, "SELECT entries FROM segments WHERE pos = ?", pos(tid, idx/segment.Size)).Scan(&entries)
 	if err != nil {
 		return nil, fmt.Errorf("read segment of entry %d: %w", idx, err)
+	}
+	if id != "" {
+		return segment.EntryOf(entries, tenant, id, idx)
 	}
 	return segment.Entry(entries, tenant, idx)
 }

@@ -424,7 +424,7 @@ func (t *tx) existingHash(tid int64, first uint64, id string, added []*waarborg.
 	if uint64(idx) >= first {
 		return added[uint64(idx)-first].Hash, nil
 	}
-	st, err := readEntry(t.ctx, t.tx, tid, "", uint64(idx))
+	st, err := readEntry(t.ctx, t.tx, tid, "", id, uint64(idx))
 	if err != nil {
 		return [32]byte{}, err
 	}
@@ -582,7 +582,7 @@ func (db *DB) Record(ctx context.Context, tenant, id string) (*waarborg.Stored, 
 	if err != nil {
 		return nil, fmt.Errorf("look up record: %w", err)
 	}
-	return readEntry(ctx, db.read, tid, tenant, uint64(idx))
+	return readEntry(ctx, db.read, tid, tenant, id, uint64(idx))
 }
 
 // Corrections returns the ids of the corrections that name id, in log order.
@@ -610,7 +610,7 @@ func (db *DB) Corrections(ctx context.Context, tenant, id string) ([]string, err
 	}
 	var ids []string
 	for _, i := range idxs {
-		st, err := readEntry(ctx, db.read, tid, tenant, i)
+		st, err := readEntry(ctx, db.read, tid, tenant, "", i)
 		if err != nil {
 			return nil, err
 		}

@@ -35,6 +35,9 @@ type Backend struct {
 	// to the database could; with fixHash it stores the new content's hash
 	// too. s must have been opened by Open.
 	Tamper func(t testing.TB, s waarborg.Store, tenant string, idx uint64, from, to string, fixHash bool)
+	// Repoint makes the store's id index put record id of tenant at entry
+	// idx, as someone with write access to the database could.
+	Repoint func(t testing.TB, s waarborg.Store, tenant, id string, idx uint64)
 }
 
 // Backends returns SQLite and PostgreSQL.
@@ -69,6 +72,18 @@ func Backends() []Backend {
 				t.Helper()
 				tamperSQLite(t, lookup(s), tenant, idx, from, to, fixHash)
 			},
+			Repoint: func(t testing.TB, s waarborg.Store, tenant, id string, idx uint64) {
+				t.Helper()
+				raw, err := sql.Open("sqlite", lookup(s))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer raw.Close()
+				res, err := raw.Exec("UPDATE ids SET idx = ? WHERE id = ? AND tenant = (SELECT id FROM tenants WHERE name = ?)", int64(idx), id, tenant)
+				if n, _ := res.RowsAffected(); err != nil || n != 1 {
+					t.Fatalf("repoint %s: %d rows, %v", id, n, err)
+				}
+			},
 		},
 		{
 			Name: "postgres",
@@ -86,6 +101,19 @@ func Backends() []Backend {
 			Tamper: func(t testing.TB, s waarborg.Store, tenant string, idx uint64, from, to string, fixHash bool) {
 				t.Helper()
 				tamperPostgres(t, lookup(s), tenant, idx, from, to, fixHash)
+			},
+			Repoint: func(t testing.TB, s waarborg.Store, tenant, id string, idx uint64) {
+				t.Helper()
+				ctx := context.Background()
+				conn, err := pgx.Connect(ctx, lookup(s))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close(ctx)
+				tag, err := conn.Exec(ctx, "UPDATE ids SET idx = $3 WHERE id = $2 AND tenant = (SELECT id FROM tenants WHERE name = $1)", tenant, id, int64(idx))
+				if err != nil || tag.RowsAffected() != 1 {
+					t.Fatalf("repoint %s: %v, %v", id, tag, err)
+				}
 			},
 		},
 	}

@@ -74,6 +74,17 @@ func Entry(entries []byte, tenant string, idx uint64) (*waarborg.Stored, error) 
 	return st, Parse(st, line)
 }
 
+// EntryOf is Entry for the entry that the store's id index puts record id
+// at. An entry that holds another id means the index was changed: it is
+// reported, not returned as the record asked for.
+func EntryOf(entries []byte, tenant, id string, idx uint64) (*waarborg.Stored, error) {
+	st, err := Entry(entries, tenant, idx)
+	if err == nil && st.ID != id {
+		return nil, fmt.Errorf("tenant %s: the id index puts record %q at entry %d, which holds %q: %w", tenant, id, idx, st.ID, ErrMalformed)
+	}
+	return st, err
+}
+
 // A Reader parses the segments of a range of a tenant's log as a scan
 // reads them, in order. A full pass reads millions of entries: the Stored
 // values come in blocks, not one allocation each.
