@@ -258,6 +258,21 @@ func TestMixedBatchCheckpointVerifies(t *testing.T) {
 	})
 }
 
+// appendNumbered appends records r000 to r<n-1> to tenant acme's log
+// through a ledger of its own, and closes it.
+func (f *fixture) appendNumbered(t *testing.T, n int) {
+	t.Helper()
+	l := f.open()
+	defer l.Close()
+	var recs []*waarborg.Record
+	for i := range n {
+		recs = append(recs, storetest.Record(t, "acme", fmt.Sprintf("r%03d", i), i))
+	}
+	if _, err := l.Append(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // A record looked up by id is the one that holds the id: an id index
 // changed to point at another entry is reported, not answered with that
 // entry and its valid proof.
@@ -265,15 +280,7 @@ func TestRecordRefusesRepointedID(t *testing.T) {
 	onEachBackend(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		f := newFixture(t, b)
-		l := f.open()
-		var recs []*waarborg.Record
-		for i := range 100 {
-			recs = append(recs, storetest.Record(t, "acme", fmt.Sprintf("r%03d", i), i))
-		}
-		if _, err := l.Append(ctx, recs); err != nil {
-			t.Fatal(err)
-		}
-		l.Close()
+		f.appendNumbered(t, 100)
 		b.Repoint(t, f.store, "acme", "r010", 70)
 		if st, err := f.store.Record(ctx, "acme", "r010"); err == nil {
 			t.Fatalf("Record(r010) = entry %d holding %q, want an error", st.Index, st.ID)
@@ -288,15 +295,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 	onEachBackend(t, func(t *testing.T, b storetest.Backend) {
 		ctx := context.Background()
 		f := newFixture(t, b)
-		l := f.open()
-		var recs []*waarborg.Record
-		for i := range 600 {
-			recs = append(recs, storetest.Record(t, "acme", fmt.Sprintf("r%03d", i), i))
-		}
-		if _, err := l.Append(ctx, recs); err != nil {
-			t.Fatal(err)
-		}
-		l.Close()
+		f.appendNumbered(t, 600)
 		b.Tamper(t, f.store, "acme", 123, `"value":123}`, `"value":999}`, false)
 		// A forger who also fixes the stored hash is caught by the leaf.
 		b.Tamper(t, f.store, "acme", 456, `"value":456}`, `"value":999}`, true)
