@@ -88,9 +88,10 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 	}
 	if !exists {
 		if _, err := pool.Exec(ctx, create); err != nil {
-			// Two processes creating the table at once: one loses on the
-			// catalog's unique index, and finds the table there.
-			if pe, ok := errors.AsType[*pgconn.PgError](err); !ok || pe.Code != "23505" {
+			// Two processes creating the table at once: one loses on a
+			// catalog's unique index (23505), or finds the table's row
+			// type made by the other (42710), and finds the table there.
+			if pe, ok := errors.AsType[*pgconn.PgError](err); !ok || (pe.Code != "23505" && pe.Code != "42710" && pe.Code != "42P07") {
 				return nil, fmt.Errorf("create schema_migrations: %w", err)
 			}
 		}
