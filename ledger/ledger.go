@@ -322,25 +322,26 @@ func (l *Ledger) commitSigned(batch []*request, final bool, signer note.Signer) 
 	}
 	// A batch is often tens of thousands of records of one tenant: its
 	// works are sized once, and its pending records are one allocation.
-	n := 0
+	var of []*work // the work of each record of the batch, in order
 	counts := map[*work]int{}
 	for _, r := range batch {
 		if r.flush != "" {
 			get(r.flush).force = true
 		}
-		n += len(r.recs)
 		for _, rec := range r.recs {
-			counts[get(rec.Tenant)]++
+			w := get(rec.Tenant)
+			of = append(of, w)
+			counts[w]++
 		}
 	}
 	for w, c := range counts {
 		w.pending, w.leaves, w.results = make([]*waarborg.Pending, 0, c), make([][]byte, 0, c), make([]*Result, 0, c)
 	}
-	pending := make([]waarborg.Pending, 0, n)
+	pending := make([]waarborg.Pending, 0, len(of))
 	for _, r := range batch {
 		r.results = make([]Result, len(r.recs))
 		for i, rec := range r.recs {
-			w := get(rec.Tenant)
+			w := of[len(pending)]
 			pending = append(pending, waarborg.Pending{Record: rec, Hash: rec.Hash(), ReceivedAt: r.received})
 			w.pending = append(w.pending, &pending[len(pending)-1])
 			w.leaves = append(w.leaves, r.leaves[i])
@@ -383,19 +384,15 @@ func (l *Ledger) commitSigned(batch []*request, final bool, signer note.Signer) 
 				grown := ahead()
 				allAdded := true
 				for j, p := range w.pending {
+					allAdded = allAdded && p.Added && p.Index == t.size()+uint64(j)
 					res := w.results[j]
 					res.ReceivedAt = p.ReceivedAt
 					switch {
 					case p.Added:
-						if p.Index != t.size()+uint64(j) {
-							allAdded = false
-						}
 						res.Outcome, res.Index = Accepted, p.Index
 					case p.Existing == p.Hash:
-						allAdded = false
 						res.Outcome = Duplicate
 					default:
-						allAdded = false
 						res.Outcome = Conflict
 					}
 				}
